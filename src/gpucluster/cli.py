@@ -1,0 +1,88 @@
+"""The `gpucluster` command: argument parsing and dispatch, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+
+from gpucluster import __version__
+from gpucluster.commands import add_node, check, install, sandbox, verify
+from gpucluster.inventory import NODE_GROUPS
+
+Handler = Callable[[argparse.Namespace, Console], int]
+
+
+def _add_inventory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-i",
+        "--inventory",
+        help="inventory directory or hosts.yml (default: $GPUCLUSTER_INVENTORY, else ./inventory)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gpucluster", description="Provision and grow an on-premises GPU cluster."
+    )
+    parser.add_argument("--version", action="version", version=f"gpucluster {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser(
+        "check", help="validate the inventory and ask every node if it is ready"
+    )
+    _add_inventory_option(p)
+    p.add_argument("--offline", action="store_true", help="validate the inventory only")
+    p.set_defaults(handler=check.run)
+
+    p = commands.add_parser("install", help="converge every node to the inventory")
+    _add_inventory_option(p)
+    p.add_argument("--limit", help="only these hosts or groups (Ansible pattern)")
+    p.add_argument("--check", action="store_true", help="dry run: report what would change")
+    p.add_argument("--diff", action="store_true", help="show file differences")
+    p.set_defaults(handler=install.run)
+
+    p = commands.add_parser("add-node", help="add a node to the inventory and provision it")
+    p.add_argument("name", help="host name of the new node")
+    p.add_argument("--group", required=True, choices=NODE_GROUPS)
+    p.add_argument("--address", required=True, help="management address (ansible_host)")
+    p.add_argument("--storage-address", required=True, help="address on the storage network")
+    p.add_argument("--storage-mac", help="MAC of the storage NIC")
+    p.add_argument("--storage-interface", help="name of the storage NIC")
+    p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+    _add_inventory_option(p)
+    p.set_defaults(handler=add_node.run)
+
+    p = commands.add_parser("verify", help="run the testinfra checks against the cluster")
+    _add_inventory_option(p)
+    p.add_argument("-k", dest="select", help="only tests matching this pytest expression")
+    p.set_defaults(handler=verify.run)
+
+    p = commands.add_parser("sandbox", help="a simulated cluster of containers on this machine")
+    actions = p.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")
+    up = actions.add_parser("up", help="create the sandbox nodes and their inventory")
+    up.add_argument("--gpu-nodes", type=int, default=1, help="number of GPU nodes (default 1)")
+    add = actions.add_parser("add", help="boot one more GPU node (then run add-node)")
+    add.add_argument("name", help="gpuNN")
+    actions.add_parser("status", help="list the sandbox nodes")
+    actions.add_parser("down", help="remove everything the sandbox created")
+    actions.add_parser("prepare", help="start the Docker engine and build the node image")
+    p.set_defaults(handler=sandbox.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False)
+    handler: Handler = args.handler
+    try:
+        return handler(args, console)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Pieces every command shares: loading the inventory, running a playbook."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from gpucluster.inventory import Cluster, load_cluster
+from gpucluster.problems import InventoryError
+from gpucluster.progress import ProgressPrinter, render_summary
+from gpucluster.run_result import RunResult
+from gpucluster.runner import RunRequest, run_playbook
+
+DEFAULT_INVENTORY_ENV = "GPUCLUSTER_INVENTORY"
+
+
+def inventory_path(given: str | None) -> Path:
+    """-i, else $GPUCLUSTER_INVENTORY, else ./inventory."""
+    return Path(given or os.environ.get(DEFAULT_INVENTORY_ENV) or "inventory")
+
+
+def load_or_report(path: Path, console: Console) -> Cluster | None:
+    """The validated cluster, or None after printing every problem (one line each)."""
+    try:
+        return load_cluster(path)
+    except InventoryError as error:
+        for problem in error.problems:
+            console.print(f"[bold red]error:[/] {problem}", highlight=False, markup=True)
+        return None
+
+
+def run_with_progress(console: Console, title: str, request: RunRequest) -> RunResult:
+    """Run a playbook, printing progress as it goes and the summary at the end."""
+    console.print(f"[bold]{title}[/]: playbooks/{request.playbook} on {request.inventory}")
+    result = run_playbook(request, ProgressPrinter(console))
+    render_summary(console, title, result)
+    return result

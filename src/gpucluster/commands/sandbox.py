@@ -1,0 +1,70 @@
+"""`gpucluster sandbox`: a simulated cluster of systemd containers on this machine."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from gpucluster.commands import EXIT_FAILED, EXIT_OK
+from gpucluster.sandbox import cluster
+from gpucluster.sandbox.engine import EngineError
+from gpucluster.sandbox.nodes import SandboxError
+
+
+def _up(args: argparse.Namespace, console: Console) -> int:
+    inventory = cluster.up(args.gpu_nodes)
+    console.print(f"sandbox up: inventory at {inventory}")
+    console.print(f"next: gpucluster install -i {inventory}")
+    return EXIT_OK
+
+
+def _add(args: argparse.Namespace, console: Console) -> int:
+    node, mac = cluster.add(args.name)
+    inventory = cluster.sandbox_paths().inventory
+    console.print(f"sandbox node {node.name} booted (not yet in the inventory)")
+    console.print(
+        f"next: gpucluster add-node {node.name} --group {node.group} --address {node.address} "
+        f"--storage-address {node.storage_address} --storage-mac {mac} -i {inventory}",
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+def _status(_: argparse.Namespace, console: Console) -> int:
+    nodes = cluster.status()
+    if not nodes:
+        console.print("no sandbox is up")
+        return EXIT_OK
+    table = Table(title="sandbox", title_justify="left")
+    for column in ("node", "group", "state", "address", "storage address"):
+        table.add_column(column)
+    for node in nodes:
+        table.add_row(node.name, node.group, node.state, node.address, node.storage_address)
+    console.print(table)
+    console.print(f"inventory: {cluster.sandbox_paths().inventory}")
+    return EXIT_OK
+
+
+def _down(_: argparse.Namespace, console: Console) -> int:
+    containers, networks = cluster.down()
+    console.print(f"sandbox down: removed {containers} container(s) and {networks} network(s)")
+    return EXIT_OK
+
+
+def _prepare(_: argparse.Namespace, console: Console) -> int:
+    cluster.prepare()
+    console.print("Docker engine running and node image present")
+    return EXIT_OK
+
+
+ACTIONS = {"up": _up, "add": _add, "status": _status, "down": _down, "prepare": _prepare}
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    try:
+        return ACTIONS[args.sandbox_action](args, console)
+    except (SandboxError, EngineError, ValueError) as error:
+        console.print(f"[bold red]error:[/] {error}", highlight=False)
+        return EXIT_FAILED

@@ -1,0 +1,149 @@
+"""The sandbox lifecycle behind `gpucluster sandbox up|add|status|down`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from gpucluster import paths
+from gpucluster.sandbox import nodes as node_ops
+from gpucluster.sandbox.engine import ensure_engine
+from gpucluster.sandbox.image import ensure_image
+from gpucluster.sandbox.inventory_file import write_inventory
+from gpucluster.sandbox.layout import SandboxNode, gpu_node, initial_nodes
+
+
+@dataclass(frozen=True)
+class SandboxPaths:
+    """Where one sandbox keeps its key, host keys and inventory."""
+
+    root: Path
+
+    @property
+    def private_key(self) -> Path:
+        return self.root / "id_ed25519"
+
+    @property
+    def public_key(self) -> Path:
+        return self.root / "id_ed25519.pub"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "known_hosts"
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory"
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    group: str
+    state: str
+    address: str
+    storage_address: str
+
+
+def sandbox_paths() -> SandboxPaths:
+    return SandboxPaths(paths.state_dir() / "sandbox")
+
+
+def prepare(state: SandboxPaths | None = None) -> docker.DockerClient:
+    """Engine running and node image built: what the sandbox and Molecule need."""
+    state = state or sandbox_paths()
+    client = ensure_engine(paths.state_dir())
+    ensure_image(client)
+    return client
+
+
+def _ensure_key(state: SandboxPaths) -> str:
+    state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not state.private_key.exists():
+        subprocess.run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "gpucluster-sandbox",
+                "-f",
+                str(state.private_key),
+            ],
+            check=True,
+        )
+    return state.public_key.read_text().strip()
+
+
+def _boot(client: docker.DockerClient, node: SandboxNode, public_key: str) -> tuple[str, str]:
+    """Create one node; return (storage MAC, known_hosts lines)."""
+    container = node_ops.create_node(client, node, public_key)
+    host_key = node_ops.wait_for_ssh_host_key(container)
+    mac = node_ops.storage_mac(container)
+    node_ops.unconfigure_storage_nic(container, mac)
+    return mac, f"{node.address} {host_key}\n{node.name} {host_key}\n"
+
+
+def up(gpu_nodes: int) -> Path:
+    """Create the sandbox cluster and its inventory; return the inventory directory."""
+    state = sandbox_paths()
+    client = prepare(state)
+    if node_ops.sandbox_containers(client):
+        raise node_ops.SandboxError("a sandbox already exists; run `gpucluster sandbox down` first")
+    public_key = _ensure_key(state)
+    node_ops.ensure_networks(client)
+    planned = initial_nodes(gpu_nodes)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        booted = list(pool.map(lambda n: _boot(client, n, public_key), planned))
+    macs = {node.name: mac for node, (mac, _) in zip(planned, booted, strict=True)}
+    state.known_hosts.write_text("".join(lines for _, lines in booted))
+    return write_inventory(state.inventory, state.root, planned, macs, public_key)
+
+
+def add(name: str) -> tuple[SandboxNode, str]:
+    """Boot one more GPU node (not yet in the inventory); return it and its storage MAC."""
+    state = sandbox_paths()
+    client = prepare(state)
+    node = gpu_node(name)
+    existing = {c.labels.get("io.gpucluster.node") for c in node_ops.sandbox_containers(client)}
+    if not existing:
+        raise node_ops.SandboxError("no sandbox is up; run `gpucluster sandbox up` first")
+    if name in existing:
+        raise node_ops.SandboxError(f"sandbox node {name} already exists")
+    mac, known = _boot(client, node, state.public_key.read_text().strip())
+    with state.known_hosts.open("a") as handle:
+        handle.write(known)
+    return node, mac
+
+
+def status() -> list[NodeStatus]:
+    client = ensure_engine(paths.state_dir())
+    result = []
+    for container in node_ops.sandbox_containers(client):
+        networks = container.attrs["NetworkSettings"]["Networks"]
+        result.append(
+            NodeStatus(
+                name=container.labels.get("io.gpucluster.node", container.name),
+                group=container.labels.get("io.gpucluster.group", "?"),
+                state=container.status,
+                address=networks.get(node_ops.MANAGEMENT_NET_NAME, {}).get("IPAddress", ""),
+                storage_address=networks.get(node_ops.STORAGE_NET_NAME, {}).get("IPAddress", ""),
+            )
+        )
+    return sorted(result, key=lambda s: s.name)
+
+
+def down() -> tuple[int, int]:
+    """Remove the sandbox's containers, networks and state; keep the node image."""
+    client = ensure_engine(paths.state_dir())
+    removed = node_ops.remove_all(client)
+    shutil.rmtree(sandbox_paths().root, ignore_errors=True)
+    return removed

@@ -1,0 +1,138 @@
+"""Create, prepare and remove the containers that stand in for servers."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import time
+
+import docker
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from gpucluster.sandbox.image import NODE_IMAGE
+from gpucluster.sandbox.layout import (
+    LABEL,
+    MANAGEMENT_NET_NAME,
+    MANAGEMENT_NETWORK,
+    STORAGE_MTU,
+    STORAGE_NET_NAME,
+    STORAGE_NETWORK,
+    SandboxNode,
+)
+
+BOOT_TIMEOUT_S = 90
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be brought to the requested state."""
+
+
+def ensure_networks(client: docker.DockerClient) -> None:
+    """The management network and the storage network (jumbo frames on its 'switch')."""
+    wanted = {
+        MANAGEMENT_NET_NAME: (MANAGEMENT_NETWORK, {}),
+        STORAGE_NET_NAME: (STORAGE_NETWORK, {"com.docker.network.driver.mtu": str(STORAGE_MTU)}),
+    }
+    for name, (subnet, options) in wanted.items():
+        if client.networks.list(names=[name]):
+            continue
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet))])
+        client.networks.create(
+            name, driver="bridge", ipam=ipam, options=options, labels={LABEL: "1"}
+        )
+
+
+def _exec(container: Container, *argv: str) -> str:
+    result = container.exec_run(list(argv))
+    output = result.output.decode(errors="replace")
+    if result.exit_code != 0:
+        raise SandboxError(f"{container.name}: {' '.join(argv)} failed: {output.strip()}")
+    return output
+
+
+def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str) -> Container:
+    """Start a node's container on both networks, reachable by SSH with our key."""
+    api = client.api
+    host_config = api.create_host_config(
+        cap_add=["SYS_ADMIN", "NET_ADMIN"],
+        security_opt=["seccomp=unconfined"],
+        cgroupns="host",
+        binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+        tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+    )
+    networking = api.create_networking_config(
+        {MANAGEMENT_NET_NAME: api.create_endpoint_config(ipv4_address=str(node.address))}
+    )
+    created = api.create_container(
+        NODE_IMAGE,
+        name=node.container_name,
+        hostname=node.name,
+        host_config=host_config,
+        networking_config=networking,
+        stop_signal="SIGRTMIN+3",
+        labels={LABEL: "1", "io.gpucluster.node": node.name, "io.gpucluster.group": node.group},
+    )
+    api.connect_container_to_network(
+        created["Id"], STORAGE_NET_NAME, ipv4_address=str(node.storage_address)
+    )
+    api.start(created["Id"])
+    container = client.containers.get(created["Id"])
+    _install_key(container, public_key)
+    return container
+
+
+def _install_key(container: Container, public_key: str) -> None:
+    data = (public_key.strip() + "\n").encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("authorized_keys")
+        info.size, info.mode, info.uid, info.gid = len(data), 0o600, 0, 0
+        archive.addfile(info, io.BytesIO(data))
+    container.put_archive("/root/.ssh", buffer.getvalue())
+
+
+def storage_mac(container: Container) -> str:
+    container.reload()
+    return str(container.attrs["NetworkSettings"]["Networks"][STORAGE_NET_NAME]["MacAddress"])
+
+
+def unconfigure_storage_nic(container: Container, mac: str) -> None:
+    """Leave the second NIC as on a fresh server: no address, default MTU."""
+    links = json.loads(_exec(container, "ip", "-j", "link", "show"))
+    names = [link["ifname"] for link in links if link.get("address") == mac]
+    if not names:
+        raise SandboxError(f"{container.name}: no interface with MAC {mac}")
+    _exec(container, "ip", "addr", "flush", "dev", names[0])
+    _exec(container, "ip", "link", "set", "dev", names[0], "mtu", "1500")
+
+
+def wait_for_ssh_host_key(container: Container) -> str:
+    """Wait until the node booted and sshd runs; return its ed25519 host key."""
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        state = container.exec_run(["systemctl", "is-active", "ssh"]).output.decode().strip()
+        if state == "active":
+            key = container.exec_run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
+            if key.exit_code == 0:
+                return " ".join(key.output.decode().split()[:2])
+        time.sleep(0.5)
+    raise SandboxError(f"{container.name}: sshd did not start within {BOOT_TIMEOUT_S}s")
+
+
+def sandbox_containers(client: docker.DockerClient) -> list[Container]:
+    return client.containers.list(all=True, filters={"label": LABEL})
+
+
+def remove_all(client: docker.DockerClient) -> tuple[int, int]:
+    """Remove every container and network carrying the sandbox label, nothing else."""
+    containers = sandbox_containers(client)
+    for container in containers:
+        with contextlib.suppress(NotFound):
+            container.remove(force=True)
+    networks = client.networks.list(filters={"label": LABEL})
+    for network in networks:
+        network.remove()
+    return len(containers), len(networks)
