@@ -36,7 +36,7 @@ molecule_scenario() {
   return $rc
 }
 
-stage lint-python bash -c 'ruff check src tests && ruff format --check src tests'
+stage lint-python bash -c "ruff check src tests scripts && ruff format --check src tests scripts"
 stage lint-yaml yamllint --strict .
 stage lint-ansible ansible-lint --profile production
 stage unit pytest tests/unit -q -rs

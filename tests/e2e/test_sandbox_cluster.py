@@ -1,0 +1,152 @@
+"""End to end on a sandbox cluster: check, install, re-run, verify, add-node.
+
+The tests run in file order and build on each other, like an operator's day:
+bring the cluster up, install it, prove a second install changes nothing,
+grow it by one GPU node, and prove the existing nodes only learned about it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from tests.e2e.conftest import docker_exec
+
+SERVICE_NODES = ["login01", "mgmt01", "fs01", "backup01"]
+ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
+ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
+
+
+def _copy_inventory(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_check_reports_every_node_ready(gpucluster, sandbox_inventory):
+    result = gpucluster("check", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    for node in ORIGINAL_NODES:
+        assert node in result.output
+    assert "Debian 12" in result.output
+    assert "gpu node without an NVIDIA GPU" in result.output  # no GPU in a sandbox container
+
+
+def test_check_names_host_and_field_of_a_missing_nic(gpucluster, sandbox_inventory, tmp_path):
+    inventory = _copy_inventory(sandbox_inventory, tmp_path / "inv")
+    yaml = YAML()
+    hosts = yaml.load(inventory / "hosts.yml")
+    hosts["all"]["children"]["gpu"]["hosts"]["gpu01"]["storage_mac"] = "02:00:00:00:99:99"
+    yaml.dump(hosts, inventory / "hosts.yml")
+    result = gpucluster("check", "-i", str(inventory))
+    assert result.rc != 0
+    assert "gpu01" in result.output
+    assert "storage_mac" in result.output
+    assert "02:00:00:00:99:99" in result.output
+
+
+def test_check_reports_an_unreachable_node(gpucluster, sandbox_inventory, tmp_path):
+    inventory = _copy_inventory(sandbox_inventory, tmp_path / "inv")
+    yaml = YAML()
+    hosts = yaml.load(inventory / "hosts.yml")
+    # An unused address on the sandbox's own management network.
+    hosts["all"]["children"]["backup"]["hosts"]["backup01"]["ansible_host"] = "10.221.0.250"
+    yaml.dump(hosts, inventory / "hosts.yml")
+    result = gpucluster("check", "-i", str(inventory))
+    assert result.rc != 0
+    assert "backup01" in result.output
+    assert "unreachable" in result.output
+
+
+def test_install_converges_every_node(gpucluster, sandbox_inventory):
+    result = gpucluster("install", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    summary = result.summary
+    assert summary["succeeded"]
+    assert sorted(summary["hosts"]) == sorted(ORIGINAL_NODES)
+    assert all(stats["changed"] > 0 for stats in summary["hosts"].values())
+
+
+def test_second_install_changes_nothing(gpucluster, sandbox_inventory):
+    result = gpucluster("install", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    changed = {
+        (host, task["task"])
+        for host, tasks in result.summary["tasks"].items()
+        for task in tasks
+        if task["status"] == "changed"
+    }
+    assert changed == set()
+    assert result.summary["changed_total"] == 0
+
+
+def test_verify_passes_on_the_installed_cluster(gpucluster, sandbox_inventory):
+    result = gpucluster("verify", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+
+
+def test_add_node_rejects_a_duplicate_address_and_leaves_inventory_alone(
+    gpucluster, sandbox_inventory
+):
+    hosts_file = sandbox_inventory / "hosts.yml"
+    before = hosts_file.read_bytes()
+    result = gpucluster(
+        "add-node",
+        "gpu02",
+        "--group",
+        "gpu",
+        "--address",
+        "10.221.0.101",
+        "--storage-address",
+        "10.222.0.102",
+        "-i",
+        str(sandbox_inventory),
+    )
+    assert result.rc == 2
+    assert "gpu02" in result.output and "ansible_host" in result.output
+    assert hosts_file.read_bytes() == before
+
+
+def test_add_node_provisions_only_what_must_change(gpucluster, sandbox_inventory):
+    booted = gpucluster("sandbox", "add", "gpu02")
+    assert booted.rc == 0, booted.output
+    mac = booted.output.split("--storage-mac ")[1].split()[0]
+    result = gpucluster(
+        "add-node",
+        "gpu02",
+        "--group",
+        "gpu",
+        "--address",
+        "10.221.0.102",
+        "--storage-address",
+        "10.222.0.102",
+        "--storage-mac",
+        mac,
+        "-i",
+        str(sandbox_inventory),
+    )
+    assert result.rc == 0, result.output
+    summary = result.summary
+    assert summary["hosts"]["gpu02"]["changed"] > 0
+    # Existing nodes ran only the play that teaches them the new node.
+    for node in ORIGINAL_NODES:
+        plays = {task["play"] for task in summary["tasks"][node]}
+        assert plays == {ADD_NODE_PLAY}, (node, plays)
+        assert summary["hosts"][node]["changed"] >= 1  # their /etc/hosts block
+
+    for node in [*ORIGINAL_NODES, "gpu02"]:
+        for name in ("gpu02", "gpu02-storage"):
+            resolved = docker_exec(node, "getent", "hosts", name)
+            assert resolved.returncode == 0, (node, name)
+    resolved = docker_exec("gpu01", "getent", "hosts", "gpu02-storage").stdout.split()
+    assert resolved[0] == "10.222.0.102"
+    storage = docker_exec("gpu02", "ip", "-o", "-4", "addr", "show", "to", "10.222.0.102")
+    assert "10.222.0.102/24" in storage.stdout
+
+
+def test_install_after_add_node_changes_nothing(gpucluster, sandbox_inventory):
+    result = gpucluster("install", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    assert result.summary["changed_total"] == 0
+    assert "gpu02" in result.summary["hosts"]
