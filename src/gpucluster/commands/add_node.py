@@ -11,7 +11,7 @@ import argparse
 from rich.console import Console
 
 from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-from gpucluster.commands.common import inventory_path, run_with_progress
+from gpucluster.commands.common import inventory_path, print_problems, run_with_progress
 from gpucluster.inventory import NewNode
 from gpucluster.inventory_edit import add_node
 from gpucluster.problems import InventoryError
@@ -31,8 +31,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     try:
         add_node(path, new)
     except InventoryError as error:
-        for problem in error.problems:
-            console.print(f"[bold red]error:[/] {problem}", highlight=False)
+        print_problems(console, error)
         console.print("inventory left unchanged")
         return EXIT_BAD_INPUT
     console.print(f"added {args.name} to group {args.group} in {path}")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from gpucluster.inventory import Cluster, load_cluster
 from gpucluster.problems import InventoryError
@@ -21,13 +22,18 @@ def inventory_path(given: str | None) -> Path:
     return Path(given or os.environ.get(DEFAULT_INVENTORY_ENV) or "inventory")
 
 
+def print_problems(console: Console, error: InventoryError) -> None:
+    """Each problem on one unwrapped line, so it can be grepped and copied."""
+    for problem in error.problems:
+        console.print(f"[bold red]error:[/] {escape(str(problem))}", soft_wrap=True)
+
+
 def load_or_report(path: Path, console: Console) -> Cluster | None:
-    """The validated cluster, or None after printing every problem (one line each)."""
+    """The validated cluster, or None after printing every problem."""
     try:
         return load_cluster(path)
     except InventoryError as error:
-        for problem in error.problems:
-            console.print(f"[bold red]error:[/] {problem}", highlight=False, markup=True)
+        print_problems(console, error)
         return None
 
 

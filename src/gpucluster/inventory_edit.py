@@ -1,0 +1,429 @@
+"""Adding and removing nodes in the operator's hosts file, safely.
+
+The hosts file is the operator's: it carries their comments, order and quoting, and it is the
+single source of truth for the cluster. So an edit goes through ruamel's round-trip mode (which
+keeps all of that), is validated as a whole inventory *before* anything touches the disk, and is
+written atomically (temporary file, fsync, rename) so that a rejected or interrupted edit leaves
+the file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+from ruamel.yaml.tokens import CommentToken
+
+from gpucluster.inventory import (
+    Cluster,
+    NewNode,
+    ParsedFile,
+    cluster_from_documents,
+    new_yaml,
+    parse_yaml,
+    read_yaml,
+    resolve_inventory_paths,
+)
+from gpucluster.problems import InventoryError, Problem
+from gpucluster.validation import NODE_GROUPS, key_line
+
+__all__ = ["NewNode", "add_node", "remove_node"]
+
+
+def add_node(path: Path, new: NewNode) -> Cluster:
+    """Add `new` at the end of its group's hosts and return the resulting cluster.
+
+    The whole resulting inventory is validated first; on any problem InventoryError is raised
+    and the hosts file is not written at all.
+    """
+    edit = _Edit.open(path)
+    return edit.commit(_insert(edit, edit.editable_children(), new))
+
+
+def remove_node(path: Path, name: str) -> Cluster:
+    """Remove the node `name` and return the resulting cluster (same guarantees as add_node).
+
+    Refused when there is no such node, or when it is the last node of its group.
+    """
+    edit = _Edit.open(path)
+    return edit.commit(_remove(edit, edit.editable_children(), name))
+
+
+# --- one edit: read, change in memory, validate, write -------------------------------------
+
+
+@dataclass
+class _Edit:
+    """One edit of a hosts file: the bytes as read, the document being changed, the vars."""
+
+    hosts: ParsedFile  # parsed from the text with "\n" line ends
+    original: bytes
+    newline: str  # the file's line end, restored when writing
+    vars_files: list[ParsedFile]
+
+    @classmethod
+    def open(cls, path: Path) -> _Edit:
+        hosts_file, vars_files = resolve_inventory_paths(path)
+        try:
+            original = hosts_file.read_bytes()
+            text = original.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            problem = Problem(hosts_file, None, None, None, f"cannot read: {reason}")
+            raise InventoryError([problem]) from error
+        newline = "\r\n" if "\r\n" in text else "\n"
+        hosts = parse_yaml(hosts_file, text.replace("\r\n", "\n"))
+        return cls(hosts, original, newline, [read_yaml(file) for file in vars_files])
+
+    @property
+    def file(self) -> Path:
+        return self.hosts.path
+
+    @property
+    def all_section(self) -> CommentedMap | None:
+        """The `all:` mapping when the document has one."""
+        document = self.hosts.document
+        all_ = document.get("all") if isinstance(document, CommentedMap) else None
+        return all_ if isinstance(all_, CommentedMap) else None
+
+    @property
+    def children(self) -> CommentedMap | None:
+        """`all.children` when the document has the expected shape, else None."""
+        all_ = self.all_section
+        children = all_.get("children") if all_ is not None else None
+        return children if isinstance(children, CommentedMap) else None
+
+    def editable_children(self) -> CommentedMap:
+        """`all.children`, or InventoryError with the problems that make the file uneditable."""
+        children = self.children
+        if self.hosts.usable and not self.hosts.encrypted and children is not None:
+            return children
+        cluster_from_documents(self.hosts, self.vars_files)  # raises, saying what is wrong
+        raise InventoryError([Problem(self.file, None, None, None, "no all.children to edit")])
+
+    def commit(self, problems: list[Problem]) -> Cluster:
+        """Validate the edited document with every rule and write it only if all is well.
+
+        The text about to be written is parsed and validated once more, so what lands on disk
+        is exactly what passed validation, whatever the YAML emitter did.
+        """
+        cluster_from_documents(self.hosts, self.vars_files, problems)
+        layout = replace(_Layout.of(self.hosts.text), newline=self.newline)
+        rendered = layout.render(self.hosts.document)
+        cluster = cluster_from_documents(parse_yaml(self.file, rendered), self.vars_files)
+        _write_atomically(self.file, rendered.encode("utf-8"), self.original)
+        return cluster
+
+
+def _host_maps(children: Mapping[object, object]) -> Iterator[tuple[str, CommentedMap]]:
+    """(group, hosts mapping) for every group whose hosts can be read."""
+    for group, body in children.items():
+        hosts = body.get("hosts") if isinstance(body, Mapping) else None
+        if isinstance(hosts, CommentedMap):
+            yield str(group), hosts
+
+
+def _insert(edit: _Edit, children: CommentedMap, new: NewNode) -> list[Problem]:
+    """Put `new` at the end of its group's hosts in memory, or say why it cannot go there."""
+    if new.group not in NODE_GROUPS:
+        message = f"unknown group {new.group}: the node groups are {', '.join(NODE_GROUPS)}"
+        return [Problem(edit.file, None, new.name, "group", message)]
+    for group, hosts in _host_maps(children):
+        if new.name in hosts:
+            line = key_line(hosts, new.name)
+            where = f", line {line}" if line is not None else ""
+            message = f"already in the inventory (group {group}{where})"
+            return [Problem(edit.file, None, new.name, None, message)]
+    body = children.get(new.group)
+    if new.group in children and not isinstance(body, CommentedMap | None):
+        return []  # a malformed group: validation reports it
+    if isinstance(body, CommentedMap) and not isinstance(body.get("hosts"), CommentedMap | None):
+        return []  # malformed hosts: validation reports it
+    # The slot whose trailing comments (those below the group's hosts) must stay below them.
+    scope: _Slot
+    if new.group not in children:
+        assert edit.all_section is not None
+        scope = (edit.all_section, "children")
+    elif body is None or "hosts" not in body:
+        scope = (children, new.group)
+    else:
+        scope = (body, "hosts")
+    before = _last_slot(*scope)
+    if body is None:  # absent, or `group:` with nothing under it
+        body = children[new.group] = CommentedMap()
+    if body.get("hosts") is None:
+        if "hosts" in body:
+            body["hosts"] = CommentedMap()
+        else:
+            body.insert(0, "hosts", CommentedMap())
+    hosts = body["hosts"]
+    hosts[new.name] = _host_entry(new, _last_value(hosts))
+    _move_trailing_comment(before, _last_slot(*scope))
+    return []
+
+
+def _host_entry(new: NewNode, like: object) -> CommentedMap:
+    """The new host's variables, styled like the host before it (flow style, quoting).
+
+    storage_mac is always quoted: Ansible's YAML 1.1 parser can read a MAC as a number.
+    """
+    entry = CommentedMap()
+    if isinstance(like, CommentedMap) and like.fa.flow_style():
+        entry.fa.set_flow_style()
+    values = {
+        "ansible_host": new.address,
+        "storage_address": new.storage_address,
+        "storage_interface": new.storage_interface,
+        "storage_mac": new.storage_mac,
+    }
+    for field, value in values.items():
+        if value is None:
+            continue
+        previous = like.get(field) if isinstance(like, Mapping) else None
+        if field == "storage_mac":
+            entry[field] = DoubleQuotedScalarString(value)
+        elif isinstance(previous, ScalarString):
+            entry[field] = type(previous)(value)
+        else:
+            entry[field] = value
+    return entry
+
+
+def _remove(edit: _Edit, children: CommentedMap, name: str) -> list[Problem]:
+    """Take host `name` out of its group in memory, or say why it cannot be."""
+    for group, hosts in _host_maps(children):
+        if name not in hosts:
+            continue
+        if len(hosts) == 1 and group in NODE_GROUPS:
+            message = f"the only node of group {group}: removing it would leave the group empty"
+            return [Problem(edit.file, key_line(hosts, name), name, None, message)]
+        keys = list(hosts)
+        position = keys.index(name)
+        removed = _last_slot(hosts, name)
+        # Comments below the removed host belong to what follows it: keep them, below what
+        # now precedes that (the previous host, or the comments above the first host).
+        trailing = _take_trailing(removed)
+        del hosts[name]
+        if position == 0:
+            _append_leading(hosts, trailing)
+        else:
+            _append_trailing(_last_slot(hosts, keys[position - 1]), trailing)
+        return []
+    return [Problem(edit.file, None, name, None, "not in the inventory")]
+
+
+# --- keeping comments in place -------------------------------------------------------------
+#
+# ruamel attaches the comment lines that follow an entry to the deepest, last value before
+# them. Appending a host after the last one (or removing the last one) would therefore move the
+# comment above the next group down into the wrong place, or drop it. These helpers move those
+# lines from the old last value to the new one.
+
+_Slot = tuple[CommentedMap | CommentedSeq, object]
+
+
+def _last_value(mapping: CommentedMap) -> object:
+    return mapping[next(reversed(mapping))] if mapping else None
+
+
+def _last_slot(container: CommentedMap | CommentedSeq, key: object) -> _Slot:
+    """The (container, key) of the deepest last value under container[key] (block style)."""
+    value = container[key]  # type: ignore[index]
+    while isinstance(value, CommentedMap | CommentedSeq) and value and not value.fa.flow_style():
+        container = value
+        key = next(reversed(value)) if isinstance(value, CommentedMap) else len(value) - 1
+        value = container[key]  # type: ignore[index]
+    return container, key
+
+
+def _token_index(container: CommentedMap | CommentedSeq) -> int:
+    return 0 if isinstance(container, CommentedSeq) else 2
+
+
+def _token(slot: _Slot) -> CommentToken | None:
+    container, key = slot
+    entry = container.ca.items.get(key)
+    return entry[_token_index(container)] if entry else None
+
+
+def _take_trailing(slot: _Slot) -> str:
+    """Detach the lines after the end-of-line comment of `slot` and return them."""
+    token = _token(slot)
+    if token is None:
+        return ""
+    head, newline, tail = token.value.partition("\n")
+    token.value = head + newline
+    return tail
+
+
+def _append_trailing(slot: _Slot, lines: str) -> None:
+    """Attach `lines` below the value at `slot`, after any end-of-line comment it has."""
+    if not lines:
+        return
+    container, key = slot
+    token = _token(slot)
+    if token is None:
+        # A value's comment token starts with the rest of the value's line: here, nothing.
+        token = CommentToken("\n", CommentMark(0))
+        entry = container.ca.items.setdefault(key, [None, None, None, None])
+        entry[_token_index(container)] = token
+    head = token.value if token.value.endswith("\n") else token.value + "\n"
+    token.value = head + lines
+
+
+def _append_leading(mapping: CommentedMap, lines: str) -> None:
+    """Add comment `lines` after the comments above the first entry of `mapping`."""
+    if not lines:
+        return
+    if mapping.ca.comment is None:
+        mapping.ca.comment = [None, []]
+    if mapping.ca.comment[1] is None:
+        mapping.ca.comment[1] = []
+    for line in lines.splitlines(keepends=True):
+        text = line.lstrip(" ")
+        mapping.ca.comment[1].append(CommentToken(text, CommentMark(len(line) - len(text))))
+
+
+def _move_trailing_comment(old: _Slot, new: _Slot) -> None:
+    if (id(old[0]), old[1]) != (id(new[0]), new[1]):
+        _append_trailing(new, _take_trailing(old))
+
+
+# --- writing the document back the way the operator wrote it ---------------------------------
+
+_DOCUMENT_START = re.compile(r"---[ \t]*(#.*)?")
+_PREAMBLE_LINE = re.compile(r"[ \t]*(#.*|%.*)?")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the file is laid out: what comes before the document, and its indentation.
+
+    ruamel re-indents the whole document with one setting and drops comments above `---`, so
+    the preamble is kept verbatim and the indentation is the one that reproduces the file as
+    read. When none does exactly (mixed styles in one file), the closest one is used.
+    """
+
+    preamble: str
+    mapping: int
+    sequence: int
+    offset: int
+    newline: str = "\n"
+
+    @classmethod
+    def of(cls, text: str) -> _Layout:
+        preamble = _preamble(text)
+        document = new_yaml().load(text)
+        guessed = _guess_mapping_indent(text[len(preamble) :])
+        candidates = []
+        for mapping in dict.fromkeys((guessed, 2, 4, 3)):
+            for sequence, offset in ((mapping + 2, mapping), (4, 2), (2, 0), (mapping, 0)):
+                candidates.append(cls(preamble, mapping, sequence, offset))
+        lines = text.splitlines()
+
+        def likeness(layout: _Layout) -> float:
+            rendered = layout.render(document)
+            if rendered == text:
+                return 2.0  # exact: better than any ratio
+            return SequenceMatcher(None, lines, rendered.splitlines(), autojunk=False).ratio()
+
+        best = candidates[0]
+        best_likeness = -1.0
+        for layout in dict.fromkeys(candidates):
+            score = likeness(layout)
+            if score > best_likeness:
+                best, best_likeness = layout, score
+            if score == 2.0:
+                break
+        return best
+
+    def render(self, document: object) -> str:
+        yaml = new_yaml()
+        yaml.indent(mapping=self.mapping, sequence=self.sequence, offset=self.offset)
+        yaml.width = 4096  # never re-wrap the operator's long lines
+        yaml.explicit_start = False  # the preamble carries `---` when the file had one
+        out = io.StringIO()
+        yaml.dump(document, out)
+        return (self.preamble + out.getvalue()).replace("\n", self.newline)
+
+
+def _preamble(text: str) -> str:
+    """Comment, blank and directive lines up to and including a `---` line, if there is one."""
+    position = 0
+    for line in text.splitlines(keepends=True):
+        if _DOCUMENT_START.fullmatch(line.rstrip("\r\n")):
+            return text[: position + len(line)]
+        if not _PREAMBLE_LINE.fullmatch(line.rstrip("\r\n")):
+            return ""
+        position += len(line)
+    return ""
+
+
+def _guess_mapping_indent(text: str) -> int:
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if stripped and line != stripped and not stripped.startswith(("#", "-")):
+            return len(line) - len(stripped)
+    return 2
+
+
+def _write_atomically(path: Path, data: bytes, expected: bytes) -> None:
+    """Replace `target` with `data` all at once, keeping its mode (and owner where allowed).
+
+    The new contents go to a temporary file in the same directory, are fsynced, and are
+    renamed over the original, so a reader (or a crash) sees either the old file or the new
+    one, never a mix. `expected` is the content the edit was based on: if the file changed
+    meanwhile, nothing is written rather than losing the other change.
+    """
+    target = path.resolve()  # write through a symlink, not over it
+    status = target.stat()
+    descriptor, temporary_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    temporary = Path(temporary_name)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fchmod(stream.fileno(), stat.S_IMODE(status.st_mode))
+            with suppress(PermissionError):
+                os.fchown(stream.fileno(), status.st_uid, status.st_gid)
+            os.fsync(stream.fileno())
+        if target.read_bytes() != expected:
+            raise InventoryError(
+                [
+                    Problem(
+                        path,
+                        None,
+                        None,
+                        None,
+                        "changed by someone else during the edit: nothing written, try again",
+                    )
+                ]
+            )
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; not every filesystem allows this, hence best effort."""
+    with suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
