@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    # Logs and pipes get a wide console so tables and one-line errors stay unwrapped.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     handler: Handler = args.handler
     try:
         return handler(args, console)
