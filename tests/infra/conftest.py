@@ -1,0 +1,41 @@
+"""Helpers shared by the testinfra modules.
+
+The same modules verify a role in Molecule and a real cluster after
+`gpucluster verify`; expectations come from the Ansible inventory in use,
+never from values hard-coded for one scenario.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+class Inventory:
+    """Raw inventory values (testinfra reads them without Jinja) seen from one host."""
+
+    def __init__(self, host: Any) -> None:
+        self._host = host
+        self._runner = host.backend.ansible_runner
+        self.name: str = host.backend.host
+        self.vars: dict[str, Any] = self._runner.get_variables(self.name)
+
+    def hosts(self) -> list[str]:
+        return sorted(self._runner.get_hosts("all"))
+
+    def vars_of(self, name: str) -> dict[str, Any]:
+        return self._runner.get_variables(name)
+
+    def management_address(self, name: str) -> str:
+        other = self.vars_of(name)
+        return str(other.get("management_address") or other["ansible_host"])
+
+    @property
+    def domain(self) -> str:
+        return str(self.vars.get("cluster_domain", "cluster.internal"))
+
+
+@pytest.fixture
+def inventory(host: Any) -> Inventory:
+    return Inventory(host)
