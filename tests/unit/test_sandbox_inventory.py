@@ -28,5 +28,5 @@ def test_gpu_node_addresses_follow_the_name():
 
 @pytest.mark.parametrize("name", ["gpu", "gpu1", "node07", "gpu999"])
 def test_gpu_node_names_are_checked(name):
-    with pytest.raises(ValueError, match="gpu01..gpu150"):
+    with pytest.raises(ValueError, match=r"gpu01\.\.gpu150"):
         gpu_node(name)
