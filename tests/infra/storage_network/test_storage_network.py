@@ -12,7 +12,8 @@ testinfra_hosts = ["ansible://all"]
 def _storage_link(host, address: str) -> dict:
     links = json.loads(host.check_output("ip -j addr show"))
     found = [
-        link for link in links
+        link
+        for link in links
         if any(info.get("local") == address for info in link.get("addr_info", []))
     ]
     assert len(found) == 1, f"{address} is on {len(found)} interfaces"
