@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from gpucluster import __version__
-from gpucluster.commands import add_node, check, install, sandbox, verify
+from gpucluster.commands import add_node, check, install, remove_node, sandbox, verify
 from gpucluster.inventory import NODE_GROUPS
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
     _add_inventory_option(p)
     p.set_defaults(handler=add_node.run)
+
+    p = commands.add_parser("remove-node", help="remove a node from the inventory and its peers")
+    p.add_argument("name", help="host name of the node to remove")
+    p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+    _add_inventory_option(p)
+    p.set_defaults(handler=remove_node.run)
 
     p = commands.add_parser("verify", help="run the testinfra checks against the cluster")
     _add_inventory_option(p)

@@ -150,3 +150,12 @@ def test_install_after_add_node_changes_nothing(gpucluster, sandbox_inventory):
     assert result.rc == 0, result.output
     assert result.summary["changed_total"] == 0
     assert "gpu02" in result.summary["hosts"]
+
+
+def test_remove_node_makes_the_others_forget_it(gpucluster, sandbox_inventory):
+    result = gpucluster("remove-node", "gpu02", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    assert "gpu02" not in result.summary["hosts"]
+    for node in ORIGINAL_NODES:
+        assert docker_exec(node, "getent", "hosts", "gpu02").returncode != 0, node
+        assert docker_exec(node, "getent", "hosts", "gpu01").returncode == 0, node

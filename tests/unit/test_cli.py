@@ -93,3 +93,18 @@ def test_unknown_group_is_refused_by_the_parser(inventory):
             )
         )
     assert exit_info.value.code == 2
+
+
+def test_remove_node_edit_only_keeps_comments(inventory):
+    assert main(["remove-node", "gpu02", "--edit-only", "-i", str(inventory)]) == 0
+    text = (inventory / "hosts.yml").read_text()
+    assert "gpu02:" not in text and "gpu01:" in text
+    assert "# GPU nodes: add more with" in text
+
+
+def test_remove_node_refuses_an_unknown_node(inventory, capsys):
+    hosts = inventory / "hosts.yml"
+    before = hosts.read_bytes()
+    assert main(["remove-node", "gpu99", "--edit-only", "-i", str(inventory)]) == 2
+    assert "gpu99" in capsys.readouterr().out
+    assert hosts.read_bytes() == before
