@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from gpucluster.run_result import summary_named_in
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,11 +41,7 @@ def gpucluster(state: Path, *args: str) -> tuple[float, dict | None]:
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout + completed.stderr)
         raise SystemExit(f"gpucluster {' '.join(args)} failed with {completed.returncode}")
-    match = re.search(r"run directory: (\S+)", completed.stdout)
-    summary = None
-    if match and (Path(match.group(1)) / "summary.json").exists():
-        summary = json.loads((Path(match.group(1)) / "summary.json").read_text())
-    return elapsed, summary
+    return elapsed, summary_named_in(completed.stdout)
 
 
 def measure(gpu_nodes: int, with_add_node: bool) -> dict[str, float]:

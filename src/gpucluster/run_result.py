@@ -7,9 +7,14 @@ failure event, yet the host is fine.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+SUMMARY_FILE = "summary.json"
+_RUN_DIR_LINE = re.compile(r"run directory: (\S+)")
 
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
 
@@ -119,3 +124,15 @@ def host_stats_from_event(event_data: dict[str, Any]) -> dict[str, HostStats]:
             ignored=count("ignored"),
         )
     return stats
+
+
+def summary_named_in(output: str) -> dict[str, Any] | None:
+    """The summary.json of the run whose directory a CLI output names, if any.
+
+    Scripts and tests drive the real CLI and read its verdict this way.
+    """
+    match = _RUN_DIR_LINE.search(output)
+    if match is None:
+        return None
+    path = Path(match.group(1)) / SUMMARY_FILE
+    return json.loads(path.read_text()) if path.exists() else None

@@ -24,7 +24,12 @@ from ansible_runner.interface import init_runner
 
 from gpucluster import paths
 from gpucluster.run_environment import base_environment, clean_environment
-from gpucluster.run_result import RunResult, TaskOutcome, host_stats_from_event
+from gpucluster.run_result import (
+    SUMMARY_FILE,
+    RunResult,
+    TaskOutcome,
+    host_stats_from_event,
+)
 
 OUTCOME_EVENTS = {
     "runner_on_ok": "ok",
@@ -173,5 +178,5 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
         outcomes=outcomes,
     )
     summary = json.dumps(result.to_summary(request.command_name), indent=2)
-    (run_dir / "summary.json").write_text(summary + "\n")
+    (run_dir / SUMMARY_FILE).write_text(summary + "\n")
     return result

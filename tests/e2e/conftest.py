@@ -7,15 +7,15 @@ the run for inspection.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from gpucluster.run_result import summary_named_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,9 +28,9 @@ class CliResult:
     @property
     def summary(self) -> dict:
         """The run's summary.json, found through the run directory the CLI names."""
-        match = re.search(r"run directory: (\S+)", self.output)
-        assert match, f"no run directory in output:\n{self.output}"
-        return json.loads((Path(match.group(1)) / "summary.json").read_text())
+        summary = summary_named_in(self.output)
+        assert summary is not None, f"no run summary in output:\n{self.output}"
+        return summary
 
 
 @pytest.fixture(scope="session")

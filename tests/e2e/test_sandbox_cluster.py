@@ -19,8 +19,13 @@ ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
 ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
 
 
-def _copy_inventory(src: Path, dst: Path) -> Path:
+def _inventory_with(src: Path, dst: Path, group: str, host: str, field: str, value: str) -> Path:
+    """A copy of the sandbox inventory with one host field changed."""
     shutil.copytree(src, dst)
+    yaml = YAML()
+    hosts = yaml.load(dst / "hosts.yml")
+    hosts["all"]["children"][group]["hosts"][host][field] = value
+    yaml.dump(hosts, dst / "hosts.yml")
     return dst
 
 
@@ -34,11 +39,9 @@ def test_check_reports_every_node_ready(gpucluster, sandbox_inventory):
 
 
 def test_check_names_host_and_field_of_a_missing_nic(gpucluster, sandbox_inventory, tmp_path):
-    inventory = _copy_inventory(sandbox_inventory, tmp_path / "inv")
-    yaml = YAML()
-    hosts = yaml.load(inventory / "hosts.yml")
-    hosts["all"]["children"]["gpu"]["hosts"]["gpu01"]["storage_mac"] = "02:00:00:00:99:99"
-    yaml.dump(hosts, inventory / "hosts.yml")
+    inventory = _inventory_with(
+        sandbox_inventory, tmp_path / "inv", "gpu", "gpu01", "storage_mac", "02:00:00:00:99:99"
+    )
     result = gpucluster("check", "-i", str(inventory))
     assert result.rc != 0
     assert "gpu01" in result.output
@@ -47,12 +50,10 @@ def test_check_names_host_and_field_of_a_missing_nic(gpucluster, sandbox_invento
 
 
 def test_check_reports_an_unreachable_node(gpucluster, sandbox_inventory, tmp_path):
-    inventory = _copy_inventory(sandbox_inventory, tmp_path / "inv")
-    yaml = YAML()
-    hosts = yaml.load(inventory / "hosts.yml")
     # An unused address on the sandbox's own management network.
-    hosts["all"]["children"]["backup"]["hosts"]["backup01"]["ansible_host"] = "10.221.0.250"
-    yaml.dump(hosts, inventory / "hosts.yml")
+    inventory = _inventory_with(
+        sandbox_inventory, tmp_path / "inv", "backup", "backup01", "ansible_host", "10.221.0.250"
+    )
     result = gpucluster("check", "-i", str(inventory))
     assert result.rc != 0
     assert "backup01" in result.output
@@ -135,12 +136,15 @@ def test_add_node_provisions_only_what_must_change(gpucluster, sandbox_inventory
         assert plays == {ADD_NODE_PLAY}, (node, plays)
         assert summary["hosts"][node]["changed"] >= 1  # their /etc/hosts block
 
+    # Names Docker's embedded DNS cannot answer, so only /etc/hosts resolves them.
     for node in [*ORIGINAL_NODES, "gpu02"]:
-        for name in ("gpu02", "gpu02-storage"):
+        for name, address in (
+            ("gpu02.sandbox.internal", "10.221.0.102"),
+            ("gpu02-storage", "10.222.0.102"),
+        ):
             resolved = docker_exec(node, "getent", "hosts", name)
             assert resolved.returncode == 0, (node, name)
-    resolved = docker_exec("gpu01", "getent", "hosts", "gpu02-storage").stdout.split()
-    assert resolved[0] == "10.222.0.102"
+            assert resolved.stdout.split()[0] == address, (node, name, resolved.stdout)
     storage = docker_exec("gpu02", "ip", "-o", "-4", "addr", "show", "to", "10.222.0.102")
     assert "10.222.0.102/24" in storage.stdout
 
@@ -157,5 +161,6 @@ def test_remove_node_makes_the_others_forget_it(gpucluster, sandbox_inventory):
     assert result.rc == 0, result.output
     assert "gpu02" not in result.summary["hosts"]
     for node in ORIGINAL_NODES:
-        assert docker_exec(node, "getent", "hosts", "gpu02").returncode != 0, node
-        assert docker_exec(node, "getent", "hosts", "gpu01").returncode == 0, node
+        for name in ("gpu02.sandbox.internal", "gpu02-storage"):
+            assert docker_exec(node, "getent", "hosts", name).returncode != 0, (node, name)
+        assert docker_exec(node, "getent", "hosts", "gpu01-storage").returncode == 0, node

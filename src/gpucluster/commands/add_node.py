@@ -10,11 +10,9 @@ import argparse
 
 from rich.console import Console
 
-from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-from gpucluster.commands.common import inventory_path, print_problems, run_with_progress
+from gpucluster.commands.common import edit_then_run, inventory_path
 from gpucluster.inventory import NewNode
 from gpucluster.inventory_edit import add_node
-from gpucluster.problems import InventoryError
 from gpucluster.runner import RunRequest
 
 
@@ -28,20 +26,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
         storage_interface=args.storage_interface,
         storage_mac=args.storage_mac,
     )
-    try:
-        add_node(path, new)
-    except InventoryError as error:
-        print_problems(console, error)
-        console.print("inventory left unchanged")
-        return EXIT_BAD_INPUT
-    console.print(f"added {args.name} to group {args.group} in {path}")
-    if args.edit_only:
-        return EXIT_OK
     request = RunRequest(
         playbook="add-node.yml",
         inventory=path,
         command_name="add-node",
         extravars={"gpucluster_new_nodes": [args.name]},
     )
-    result = run_with_progress(console, "add-node", request)
-    return EXIT_OK if result.succeeded else EXIT_FAILED
+    return edit_then_run(
+        console,
+        lambda: add_node(path, new),
+        f"added {args.name} to group {args.group} in {path}",
+        None if args.edit_only else request,
+    )

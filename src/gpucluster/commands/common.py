@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
+from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from gpucluster.inventory import Cluster, load_cluster
 from gpucluster.problems import InventoryError
 from gpucluster.progress import ProgressPrinter, render_summary
@@ -43,3 +45,27 @@ def run_with_progress(console: Console, title: str, request: RunRequest) -> RunR
     result = run_playbook(request, ProgressPrinter(console))
     render_summary(console, title, result)
     return result
+
+
+def edit_then_run(
+    console: Console,
+    edit: Callable[[], object],
+    done: str,
+    request: RunRequest | None,
+) -> int:
+    """Apply an inventory edit; on success run the playbook that follows from it.
+
+    A rejected edit prints its problems and leaves the file as it was (the
+    edit functions validate before they write); request None stops after it.
+    """
+    try:
+        edit()
+    except InventoryError as error:
+        print_problems(console, error)
+        console.print("inventory left unchanged")
+        return EXIT_BAD_INPUT
+    console.print(done)
+    if request is None:
+        return EXIT_OK
+    result = run_with_progress(console, request.command_name, request)
+    return EXIT_OK if result.succeeded else EXIT_FAILED
