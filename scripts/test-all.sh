@@ -7,8 +7,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
-LOG_DIR=${TEST_LOG_DIR:-$ROOT/.cache/test-logs}
-mkdir -p "$LOG_DIR"
 passed=0
 failed=0
 failed_names=()
