@@ -55,6 +55,10 @@ ansible_ssh_private_key_file: {key}
 ansible_ssh_common_args: >-
   -o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes
 
+# The nodes are containers: overlay on overlay is unavailable to their
+# nested Docker Engine, so it uses vfs on its own volume.
+docker_storage_driver: vfs
+
 common_admin_users:
   - name: sandboxadmin
     ssh_keys:

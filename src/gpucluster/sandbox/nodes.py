@@ -58,7 +58,7 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
     api = client.api
     host_config = api.create_host_config(
         cap_add=["SYS_ADMIN", "NET_ADMIN"],
-        security_opt=["seccomp=unconfined"],
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         cgroupns="host",
         binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
         tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
@@ -70,6 +70,8 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
         NODE_IMAGE,
         name=node.container_name,
         hostname=node.name,
+        # The nested Docker Engine's data lives on a volume, not the overlay root.
+        volumes=["/var/lib/docker"],
         host_config=host_config,
         networking_config=networking,
         stop_signal="SIGRTMIN+3",
@@ -131,7 +133,7 @@ def remove_all(client: docker.DockerClient) -> tuple[int, int]:
     containers = sandbox_containers(client)
     for container in containers:
         with contextlib.suppress(NotFound):
-            container.remove(force=True)
+            container.remove(force=True, v=True)
     networks = client.networks.list(filters={"label": LABEL})
     for network in networks:
         network.remove()

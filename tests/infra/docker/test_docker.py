@@ -1,0 +1,39 @@
+"""Role docker: the engine runs with the settings the cluster depends on, as
+Docker itself reports them (`docker info`), not just as written to a file."""
+
+from __future__ import annotations
+
+import json
+
+testinfra_hosts = ["ansible://gpu", "ansible://login"]
+
+
+def _info(host) -> dict:
+    return json.loads(host.check_output("docker info --format '{{json .}}'"))
+
+
+def test_engine_runs_with_systemd_cgroups_and_json_logs(host):
+    assert host.service("docker").is_running
+    assert host.service("docker").is_enabled
+    info = _info(host)
+    assert info["CgroupDriver"] == "systemd"
+    assert info["LoggingDriver"] == "json-file"
+    settings = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert settings["log-opts"]["max-size"] == "100m"
+
+
+def test_gpu_nodes_default_to_the_nvidia_runtime(host, inventory):
+    info = _info(host)
+    if "gpu" in inventory.vars.get("group_names", []):
+        assert info["DefaultRuntime"] == "nvidia"
+        assert info["Runtimes"]["nvidia"]["path"] == "/usr/bin/nvidia-container-runtime"
+    else:
+        assert info["DefaultRuntime"] == "runc"
+        assert "nvidia" not in info["Runtimes"]
+
+
+def test_no_registry_is_insecure_unless_asked(host, inventory):
+    asked = inventory.vars.get("docker_insecure_registries", [])
+    insecure = _info(host)["RegistryConfig"]["IndexConfigs"]
+    listed = sorted(name for name, cfg in insecure.items() if not cfg.get("Secure", True))
+    assert listed == sorted(asked)
