@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "playbooks" / "files" / "nvidia-gpus.sh"
+SCRIPT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia-gpus.sh"
 FIXTURES = Path(__file__).parent / "fixtures" / "pci"
 
 

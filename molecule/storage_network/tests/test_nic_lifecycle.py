@@ -4,14 +4,11 @@ storage NIC that does not exist stops the role with a clear message."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from pathlib import Path
+
+from tests.playbook_helpers import run_role
 
 testinfra_hosts = ["ansible://node-b"]
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_address_comes_back_after_a_flush_and_networkd_restart(host):
@@ -28,26 +25,14 @@ def test_address_comes_back_after_a_flush_and_networkd_restart(host):
 
 
 def test_missing_nic_fails_with_host_and_field(tmp_path):
-    playbook = tmp_path / "find.yml"
-    playbook.write_text(
-        "- name: Find\n  hosts: node-b\n  gather_facts: false\n  tasks:\n"
-        "    - name: Find the NIC\n      ansible.builtin.include_role:\n"
-        "        name: storage_network\n        tasks_from: find_nic\n"
+    rc, output = run_role(
+        tmp_path,
+        "node-b",
+        "storage_network",
+        "-e",
+        "storage_mac=02:00:00:00:99:99",
+        tasks_from="find_nic",
     )
-    env = dict(
-        os.environ,
-        ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-    )
-    completed = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook),
-         "-e", "storage_mac=02:00:00:00:99:99"],
-        capture_output=True, text=True, env=env, check=False,
-    )
-    assert completed.returncode != 0
-    output = " ".join((completed.stdout + completed.stderr).split())
+    assert rc != 0
     assert "node-b: storage NIC not found" in output, output
     assert "storage_mac 02:00:00:00:99:99 matches no interface" in output, output

@@ -13,7 +13,9 @@ def _describe(links: list[dict[str, Any]]) -> str:
     return ", ".join(f"{link.get('ifname')} {link.get('address', '')}".strip() for link in links)
 
 
-def storage_nic(links: list[dict[str, Any]], interface: str, mac: str, address: str) -> dict[str, str]:
+def storage_nic(
+    links: list[dict[str, Any]], interface: str, mac: str, address: str
+) -> dict[str, str]:
     """Return {"name": ifname, "mac": ..., "how": ...} or {"error": one-line reason}."""
     if interface:
         found = [link for link in links if link.get("ifname") == interface]
