@@ -27,6 +27,20 @@ class Inventory:
     def vars_of(self, name: str) -> dict[str, Any]:
         return self._runner.get_variables(name)
 
+    def resolved(self, name: str, default: Any = None) -> Any:
+        """A variable of this host as Ansible sees it, templates rendered.
+
+        Raw values are used as they are; only a value holding a template
+        (`{{ ... }}`) costs an ad-hoc Ansible round trip to render it.
+        """
+        if name not in self.vars:
+            return default
+        raw = self.vars[name]
+        if "{{" not in repr(raw):
+            return raw
+        value = self._host.ansible("debug", f"var={name}", check=False)[name]
+        return default if value == "VARIABLE IS NOT DEFINED!" else value
+
     def management_address(self, name: str) -> str:
         other = self.vars_of(name)
         return str(other.get("management_address") or other["ansible_host"])

@@ -70,8 +70,8 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
         NODE_IMAGE,
         name=node.container_name,
         hostname=node.name,
-        # The nested Docker Engine's data lives on a volume, not the overlay root.
-        volumes=["/var/lib/docker"],
+        # Nested container engines keep their data on volumes, not the overlay root.
+        volumes=["/var/lib/docker", "/var/lib/containerd"],
         host_config=host_config,
         networking_config=networking,
         stop_signal="SIGRTMIN+3",

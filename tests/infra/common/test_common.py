@@ -6,10 +6,17 @@ testinfra_hosts = ["ansible://all"]
 
 
 def test_host_name_is_the_inventory_name(host, inventory):
-    assert host.check_output("hostname") == inventory.name
+    assert host.check_output("hostname") == inventory.resolved("common_hostname", inventory.name)
+
+
+def test_hosts_file_has_one_managed_block(host):
+    content = host.file("/etc/hosts").content_string
+    assert content.count("# BEGIN gpucluster nodes") == 1
+    assert content.count("# END gpucluster nodes") == 1
 
 
 def test_every_node_resolves_every_node_by_both_names(host, inventory):
+    suffix = inventory.resolved("common_storage_hostname_suffix", "-storage")
     for other in inventory.hosts():
         other_vars = inventory.vars_of(other)
         expected = {
@@ -17,27 +24,34 @@ def test_every_node_resolves_every_node_by_both_names(host, inventory):
             f"{other}.{inventory.domain}": inventory.management_address(other),
         }
         if "storage_address" in other_vars:
-            expected[f"{other}-storage"] = str(other_vars["storage_address"])
+            storage = str(other_vars["storage_address"])
+            expected[f"{other}{suffix}"] = storage
+            expected[f"{other}{suffix}.{inventory.domain}"] = storage
         for name, address in expected.items():
             resolved = host.run("getent hosts %s", name)
             assert resolved.rc == 0, f"{inventory.name} cannot resolve {name}"
             assert resolved.stdout.split()[0] == address, (name, resolved.stdout)
 
 
-def test_admin_group_has_passwordless_sudo(host):
+def test_admin_group_has_passwordless_sudo(host, inventory):
+    group = inventory.resolved("common_admin_group", "gpuadmin")
     sudoers = host.file("/etc/sudoers.d/gpucluster-admins")
     assert sudoers.mode == 0o440
+    assert sudoers.contains(f"^%{group} ALL=(ALL:ALL) NOPASSWD: ALL$")
     assert host.run("visudo -cf /etc/sudoers.d/gpucluster-admins").rc == 0
-    assert host.group("gpuadmin").exists
+    assert host.group(group).exists
 
 
 def test_declared_admins_exist_with_only_their_keys(host, inventory):
-    for admin in inventory.vars.get("common_admin_users", []):
+    group = inventory.resolved("common_admin_group", "gpuadmin")
+    for admin in inventory.resolved("common_admin_users", []):
         user = host.user(admin["name"])
         if admin.get("state", "present") == "absent":
             assert not user.exists
             continue
-        assert user.exists and "gpuadmin" in user.groups
+        assert user.exists and group in user.groups
+        # sudo as that user (no password, no tty), as the admin will use it.
+        assert host.run("runuser -u %s -- sudo -n true", admin["name"]).rc == 0
         if admin.get("ssh_keys"):
             keys = host.file(f"{user.home}/.ssh/authorized_keys").content_string
             assert sorted(k.strip() for k in keys.splitlines() if k.strip()) == sorted(
@@ -45,32 +59,57 @@ def test_declared_admins_exist_with_only_their_keys(host, inventory):
             )
 
 
-def test_sshd_effective_settings_are_hardened(host):
+def test_sshd_effective_settings_are_hardened(host, inventory):
     effective = dict(
         line.split(" ", 1) for line in host.check_output("sshd -T").splitlines() if " " in line
     )
-    assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
-    assert effective["passwordauthentication"] == "no"
+    root_login = inventory.resolved("common_ssh_permit_root_login", "prohibit-password")
+    if root_login == "prohibit-password":
+        assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
+    else:
+        assert effective["permitrootlogin"] == root_login
+    passwords = inventory.resolved("common_ssh_password_authentication", False)
+    assert effective["passwordauthentication"] == ("yes" if passwords else "no")
+    assert effective["maxauthtries"] == str(inventory.resolved("common_ssh_max_auth_tries", 4))
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["x11forwarding"] == "no"
     assert host.service("ssh").is_running
 
 
-def test_kernel_settings_are_persisted_and_live_where_the_host_allows(host):
+DEFAULT_SYSCTLS = {
+    "fs.inotify.max_user_watches": 524288,
+    "fs.inotify.max_user_instances": 8192,
+    "fs.file-max": 2097152,
+    "vm.max_map_count": 262144,
+}
+
+
+def test_kernel_settings_are_persisted_and_live_where_the_host_allows(host, inventory):
+    wanted = inventory.resolved("common_sysctls", DEFAULT_SYSCTLS)
     config = host.file("/etc/sysctl.d/90-gpucluster.conf")
-    assert config.contains("fs.inotify.max_user_watches = 524288")
+    assert config.mode == 0o644
+    persisted = dict(
+        (part.strip() for part in line.split("=", 1))
+        for line in config.content_string.splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    assert persisted == {name: str(value) for name, value in wanted.items()}
     writable = host.run("test -w /proc/sys/fs/file-max").rc == 0
     if writable:
-        assert int(host.sysctl("fs.inotify.max_user_watches")) == 524288
+        for name, value in wanted.items():
+            assert str(host.sysctl(name)) == str(value), name
     else:
         # A container: /proc/sys is read-only, nothing can be applied live.
         assert host.run("sysctl -w fs.inotify.max_user_watches=524288").rc != 0
 
 
-def test_chrony_runs_where_the_clock_can_be_set(host):
+def test_chrony_runs_where_the_clock_can_be_set(host, inventory):
     chrony = host.service("chrony")
     assert chrony.is_enabled
-    assert host.file("/etc/chrony/conf.d/gpucluster.conf").exists
+    dropin = host.file("/etc/chrony/conf.d/gpucluster.conf")
+    assert dropin.exists
+    for server in inventory.resolved("common_ntp_servers", []):
+        assert dropin.contains(f"^server {server} iburst$")
     bounding = int(host.check_output("awk '/^CapBnd:/ {print $2}' /proc/self/status"), 16)
     if bounding >> 25 & 1:
         assert chrony.is_running

@@ -29,15 +29,23 @@ def test_storage_nic_has_its_address_prefix_and_mtu(host, inventory):
     assert link["mtu"] == int(inventory.vars["storage_network"].get("mtu", 1500))
 
 
+# The file each network tool reads at boot, and the unit that applies it then.
+PERSISTED = {
+    "/etc/systemd/network/10-gpucluster-storage.network": "systemd-networkd",
+    "/etc/network/interfaces.d/gpucluster-storage": "networking",
+    "/etc/netplan/60-gpucluster-storage.yaml": "systemd-networkd",
+}
+
+
 def test_configuration_is_persistent(host, inventory):
-    persisted = [
-        "/etc/systemd/network/10-gpucluster-storage.network",
-        "/etc/network/interfaces.d/gpucluster-storage",
-        "/etc/netplan/60-gpucluster-storage.yaml",
-    ]
-    present = [path for path in persisted if host.file(path).exists]
+    present = [path for path in PERSISTED if host.file(path).exists]
     assert len(present) == 1, present
-    assert host.file(present[0]).contains(str(inventory.vars["storage_address"]))
+    config = host.file(present[0])
+    assert config.contains(str(inventory.vars["storage_address"]).replace(".", r"\."))
+    if present[0].startswith("/etc/netplan/"):
+        assert config.mode == 0o600
+    # The unit that applies it at boot is enabled (netplan renders for networkd).
+    assert host.service(PERSISTED[present[0]]).is_enabled
 
 
 def test_full_size_frames_reach_every_other_node_unfragmented(host, inventory):
