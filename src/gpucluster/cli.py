@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from gpucluster import __version__
-from gpucluster.commands import add_node, check, install, remove_node, sandbox, verify
+from gpucluster.commands import add_node, check, install, remove_node, sandbox, status, verify
 from gpucluster.inventory import NODE_GROUPS
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inventory_option(p)
     p.add_argument("-k", dest="select", help="only tests matching this pytest expression")
     p.set_defaults(handler=verify.run)
+
+    p = commands.add_parser("status", help="node health and the last install's outcome")
+    _add_inventory_option(p)
+    p.set_defaults(handler=status.run)
 
     p = commands.add_parser("sandbox", help="a simulated cluster of containers on this machine")
     actions = p.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")

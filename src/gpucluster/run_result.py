@@ -75,7 +75,7 @@ class RunResult:
     def failed_hosts(self) -> list[str]:
         return sorted(name for name, stats in self.hosts.items() if not stats.healthy)
 
-    def to_summary(self, command: str) -> dict[str, Any]:
+    def to_summary(self, command: str, inventory: Path) -> dict[str, Any]:
         """The machine-readable record kept as summary.json in the run directory."""
         tasks: dict[str, list[dict[str, str]]] = {}
         for outcome in self.outcomes:
@@ -89,6 +89,7 @@ class RunResult:
             )
         return {
             "command": command,
+            "inventory": str(inventory.resolve()),
             "status": self.status,
             "rc": self.rc,
             "succeeded": self.succeeded,

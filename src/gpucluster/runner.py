@@ -177,6 +177,6 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
         hosts=host_stats_from_event(final_stats),
         outcomes=outcomes,
     )
-    summary = json.dumps(result.to_summary(request.command_name), indent=2)
+    summary = json.dumps(result.to_summary(request.command_name, request.inventory), indent=2)
     (run_dir / SUMMARY_FILE).write_text(summary + "\n")
     return result

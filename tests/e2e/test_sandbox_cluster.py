@@ -82,6 +82,14 @@ def test_second_install_changes_nothing(gpucluster, sandbox_inventory):
     assert result.summary["changed_total"] == 0
 
 
+def test_status_reports_every_node_healthy_and_the_last_install(gpucluster, sandbox_inventory):
+    result = gpucluster("status", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    for node in ORIGINAL_NODES:
+        assert node in result.output
+    assert "last install: succeeded, 0 changed task(s)" in result.output
+
+
 def test_verify_passes_on_the_installed_cluster(gpucluster, sandbox_inventory):
     result = gpucluster("verify", "-i", str(sandbox_inventory))
     assert result.rc == 0, result.output
