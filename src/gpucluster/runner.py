@@ -77,7 +77,7 @@ def fact_cache_dir(inventory: Path) -> Path:
     return paths.state_dir() / "facts" / key
 
 
-def ansible_environment(inventory: Path, forks: int) -> dict[str, str]:
+def ansible_environment(inventory: Path) -> dict[str, str]:
     """The environment a run starts with: allow-listed shell env plus project settings."""
     root = paths.project_root()
     env = base_environment()
@@ -90,7 +90,6 @@ def ansible_environment(inventory: Path, forks: int) -> dict[str, str]:
             "ANSIBLE_ROLES_PATH": str(root / "roles"),
             "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(fact_cache_dir(inventory)),
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(paths.state_dir() / "cp"),
-            "ANSIBLE_FORKS": str(forks),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
         }
@@ -158,7 +157,7 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
     )
     # ansible-runner seeds the job's environment from os.environ and records it
     # in artifacts/<id>/command; replace it with the allow-listed one.
-    job_env = ansible_environment(request.inventory, request.forks)
+    job_env = ansible_environment(request.inventory)
     added_by_runner = {
         name: value
         for name, value in runner.config.env.items()

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             table.add_row(node.name, node.group, "[red]no[/]", "-", "-", "-")
             continue
         report = json.loads(raw.get("stdout", "{}"))
-        if report["systemd"] not in ("running",) or report["failed_units"]:
+        if report["systemd"] != "running" or report["failed_units"]:
             unhealthy.append(node.name)
         table.add_row(
             node.name,

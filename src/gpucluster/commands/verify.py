@@ -33,5 +33,5 @@ def run(args: argparse.Namespace, console: Console) -> int:
         *(["-k", args.select] if args.select else []),
     ]
     console.print(f"verify: {' '.join(command)}", highlight=False)
-    completed = subprocess.run(command, env=ansible_environment(path, forks=25), check=False)
+    completed = subprocess.run(command, env=ansible_environment(path), check=False)
     return EXIT_OK if completed.returncode == 0 else EXIT_FAILED

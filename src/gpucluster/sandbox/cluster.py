@@ -54,9 +54,8 @@ def sandbox_paths() -> SandboxPaths:
     return SandboxPaths(paths.state_dir() / "sandbox")
 
 
-def prepare(state: SandboxPaths | None = None) -> docker.DockerClient:
+def prepare() -> docker.DockerClient:
     """Engine running and node image built: what the sandbox and Molecule need."""
-    state = state or sandbox_paths()
     client = ensure_engine(paths.state_dir())
     ensure_image(client)
     return client
@@ -95,7 +94,7 @@ def _boot(client: docker.DockerClient, node: SandboxNode, public_key: str) -> tu
 def up(gpu_nodes: int) -> Path:
     """Create the sandbox cluster and its inventory; return the inventory directory."""
     state = sandbox_paths()
-    client = prepare(state)
+    client = prepare()
     if node_ops.sandbox_containers(client):
         raise node_ops.SandboxError("a sandbox already exists; run `gpucluster sandbox down` first")
     public_key = _ensure_key(state)
@@ -111,7 +110,7 @@ def up(gpu_nodes: int) -> Path:
 def add(name: str) -> tuple[SandboxNode, str]:
     """Boot one more GPU node (not yet in the inventory); return it and its storage MAC."""
     state = sandbox_paths()
-    client = prepare(state)
+    client = prepare()
     node = gpu_node(name)
     existing = {c.labels.get("io.gpucluster.node") for c in node_ops.sandbox_containers(client)}
     if not existing:
