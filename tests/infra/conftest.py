@@ -24,6 +24,9 @@ class Inventory:
     def hosts(self) -> list[str]:
         return sorted(self._runner.get_hosts("all"))
 
+    def hosts_of(self, group: str) -> list[str]:
+        return sorted(self._runner.get_hosts(group))
+
     def vars_of(self, name: str) -> dict[str, Any]:
         return self._runner.get_variables(name)
 
