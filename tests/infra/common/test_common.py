@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 testinfra_hosts = ["ansible://all"]
 
 
@@ -31,6 +33,21 @@ def test_every_node_resolves_every_node_by_both_names(host, inventory):
             resolved = host.run("getent hosts %s", name)
             assert resolved.rc == 0, f"{inventory.name} cannot resolve {name}"
             assert resolved.stdout.split()[0] == address, (name, resolved.stdout)
+
+
+def test_aliases_resolve_to_their_node(host, inventory):
+    aliases = inventory.resolved("common_hosts_aliases", [])
+    if not aliases:
+        pytest.skip("not executed: the inventory declares no common_hosts_aliases")
+    for alias in aliases:
+        target = inventory.vars_of(alias["host"])
+        if alias.get("network", "management") == "storage":
+            address = str(target["storage_address"])
+        else:
+            address = inventory.management_address(alias["host"])
+        resolved = host.run("getent hosts %s", alias["name"])
+        assert resolved.rc == 0, f"{inventory.name} cannot resolve {alias['name']}"
+        assert resolved.stdout.split()[0] == address, (alias["name"], resolved.stdout)
 
 
 def test_admin_group_has_passwordless_sudo(host, inventory):
