@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 testinfra_hosts = ["ansible://gpu", "ansible://login"]
 
 
@@ -37,3 +39,23 @@ def test_no_registry_is_insecure_unless_asked(host, inventory):
     insecure = _info(host)["RegistryConfig"]["IndexConfigs"]
     listed = sorted(name for name, cfg in insecure.items() if not cfg.get("Secure", True))
     assert listed == sorted(asked)
+
+
+def _cluster_registry(inventory) -> str:
+    name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
+    return f"{name}:{inventory.resolved('registry_port', 5000)}"
+
+
+def test_cluster_registries_trust_the_cluster_ca(host, inventory):
+    trusted = inventory.resolved("docker_trusted_registries", [_cluster_registry(inventory)])
+    ca_file = inventory.resolved("docker_registry_ca_file", "/etc/gpucluster/pki/ca.crt")
+    if not trusted:
+        pytest.skip("not executed: docker_trusted_registries is empty in the inventory")
+    cluster_ca = host.file(ca_file).content_string
+    assert "BEGIN CERTIFICATE" in cluster_ca
+    insecure = _info(host)["RegistryConfig"]["IndexConfigs"]
+    for registry in trusted:
+        installed = host.file(f"/etc/docker/certs.d/{registry}/ca.crt")
+        assert installed.mode == 0o644
+        assert installed.content_string == cluster_ca
+        assert insecure.get(registry, {}).get("Secure", True), f"{registry} is insecure"
