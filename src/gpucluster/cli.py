@@ -9,7 +9,16 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from gpucluster import __version__
-from gpucluster.commands import add_node, check, install, remove_node, sandbox, status, verify
+from gpucluster.commands import (
+    add_node,
+    check,
+    install,
+    people,
+    remove_node,
+    sandbox,
+    status,
+    verify,
+)
 from gpucluster.inventory import NODE_GROUPS
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -21,6 +30,39 @@ def _add_inventory_option(parser: argparse.ArgumentParser) -> None:
         "--inventory",
         help="inventory directory or hosts.yml (default: $GPUCLUSTER_INVENTORY, else ./inventory)",
     )
+
+
+def _add_people_commands(commands: argparse._SubParsersAction) -> None:
+    """`user add|lock|unlock` and `project add`: declaration edits, then playbooks/people.yml."""
+    p = commands.add_parser("user", help="declare, lock or unlock an LDAP user")
+    actions = p.add_subparsers(dest="user_action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="declare a user and create it everywhere")
+    add.add_argument("name", help="login name")
+    add.add_argument("--project", action="append", help="project to join (repeatable)")
+    add.add_argument("--ssh-key", action="append", help="public key file (repeatable)")
+    add.add_argument("--full-name", help="full name (default: the login name)")
+    add.add_argument("--uid", type=int, help="uid (default: the next free one)")
+    add.add_argument("--admin", action="store_true", help="may log in everywhere and sudo")
+    add.set_defaults(handler=people.user_add)
+    lock = actions.add_parser("lock", help="lock a user out everywhere (nothing is deleted)")
+    lock.add_argument("name")
+    lock.set_defaults(handler=people.user_lock)
+    unlock = actions.add_parser("unlock", help="let a locked user log in again")
+    unlock.add_argument("name")
+    unlock.set_defaults(handler=people.user_unlock)
+    for action in (add, lock, unlock):
+        action.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+        _add_inventory_option(action)
+
+    p = commands.add_parser("project", help="declare a project (an LDAP group and directory)")
+    actions = p.add_subparsers(dest="project_action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="declare a project and create it everywhere")
+    add.add_argument("name", help="project name")
+    add.add_argument("--gid", type=int, help="gid (default: the next free one)")
+    add.add_argument("--description", help="one line about the project")
+    add.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+    _add_inventory_option(add)
+    add.set_defaults(handler=people.project_add)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("status", help="node health and the last install's outcome")
     _add_inventory_option(p)
     p.set_defaults(handler=status.run)
+
+    _add_people_commands(commands)
 
     p = commands.add_parser("sandbox", help="a simulated cluster of containers on this machine")
     actions = p.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")

@@ -17,6 +17,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.nodes import Node as YamlNode
 
+from gpucluster.people_rules import people_problems
 from gpucluster.problems import InventoryError, Problem
 from gpucluster.validation import (
     DEFAULT_STORAGE_MTU,
@@ -332,7 +333,7 @@ def cluster_from_documents(
     inventory, rule_problems = check(
         hosts.path, hosts.document, [(file.path, file.document) for file in vars_files]
     )
-    problems = sort_problems([*problems, *rule_problems], order)
+    problems = sort_problems([*problems, *rule_problems, *people_problems(inventory)], order)
     if problems:
         raise InventoryError(problems)
     return _build(inventory)

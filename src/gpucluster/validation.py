@@ -26,6 +26,11 @@ CLUSTER_VARS: tuple[str, ...] = (
     "cluster_domain",
     "management_network",
     "storage_network",
+    # People and projects (checked by gpucluster.people_rules).
+    "cluster_people_group",
+    "cluster_admins_group",
+    "cluster_projects",
+    "cluster_users",
 )
 DEFAULT_STORAGE_MTU = 1500
 MTU_RANGE = range(576, 9216 + 1)

@@ -1,0 +1,95 @@
+"""`gpucluster user ...` and `gpucluster project ...`: edit the declaration, then apply it.
+
+Users and projects are declared in the inventory (the single source of truth); these commands
+are conveniences that make the same edit an operator would make by hand, validated and atomic,
+and then converge only what depends on the declaration (playbooks/people.yml): LDAP entries,
+project and home directories on the file server, and the login rules of every node.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from gpucluster.commands import EXIT_BAD_INPUT
+from gpucluster.commands.common import edit_then_run, inventory_path
+from gpucluster.people_edit import NewProject, NewUser, add_project, add_user, set_user_locked
+from gpucluster.runner import RunRequest
+
+PEOPLE_PLAYBOOK = "people.yml"
+
+
+def _apply(path: Path, command: str, edit_only: bool) -> RunRequest | None:
+    if edit_only:
+        return None
+    return RunRequest(playbook=PEOPLE_PLAYBOOK, inventory=path, command_name=command)
+
+
+def _read_keys(files: list[str], console: Console) -> tuple[str, ...] | None:
+    """The public keys in the given files (one per non-empty line), or None after an error."""
+    keys: list[str] = []
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            console.print(f"[bold red]error:[/] {name}: cannot read the SSH public key: {error}")
+            return None
+        if "PRIVATE KEY" in text:
+            console.print(f"[bold red]error:[/] {name}: this is a private key; pass the .pub file")
+            return None
+        keys += [line.strip() for line in text.splitlines() if line.strip()]
+    return tuple(keys)
+
+
+def user_add(args: argparse.Namespace, console: Console) -> int:
+    path = inventory_path(args.inventory)
+    keys = _read_keys(args.ssh_key or [], console)
+    if keys is None:
+        return EXIT_BAD_INPUT
+    new = NewUser(
+        name=args.name,
+        projects=tuple(args.project or []),
+        ssh_keys=keys,
+        full_name=args.full_name,
+        uid=args.uid,
+        admin=args.admin,
+    )
+    return edit_then_run(
+        console,
+        lambda: add_user(path, new),
+        f"declared user {args.name} in {path}",
+        _apply(path, "user add", args.edit_only),
+    )
+
+
+def user_lock(args: argparse.Namespace, console: Console) -> int:
+    path = inventory_path(args.inventory)
+    return edit_then_run(
+        console,
+        lambda: set_user_locked(path, args.name, locked=True),
+        f"locked user {args.name} in {path}",
+        _apply(path, "user lock", args.edit_only),
+    )
+
+
+def user_unlock(args: argparse.Namespace, console: Console) -> int:
+    path = inventory_path(args.inventory)
+    return edit_then_run(
+        console,
+        lambda: set_user_locked(path, args.name, locked=False),
+        f"unlocked user {args.name} in {path}",
+        _apply(path, "user unlock", args.edit_only),
+    )
+
+
+def project_add(args: argparse.Namespace, console: Console) -> int:
+    path = inventory_path(args.inventory)
+    new = NewProject(name=args.name, gid=args.gid, description=args.description)
+    return edit_then_run(
+        console,
+        lambda: add_project(path, new),
+        f"declared project {args.name} in {path}",
+        _apply(path, "project add", args.edit_only),
+    )

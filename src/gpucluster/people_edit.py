@@ -1,0 +1,229 @@
+"""Declaring users and projects in the inventory, with the same safety as add-node.
+
+`gpucluster user add`, `user lock` and `project add` change the people declaration in the
+operator's group_vars. Like a node edit, the change keeps the file's comments and layout, is
+validated together with the whole inventory before anything is written, and is written
+atomically: a rejected edit leaves every file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from gpucluster.inventory import (
+    Cluster,
+    ParsedFile,
+    cluster_from_documents,
+    parse_yaml,
+    read_yaml,
+    resolve_inventory_paths,
+)
+from gpucluster.people_rules import ID_RANGE
+from gpucluster.problems import InventoryError, Problem
+from gpucluster.yaml_writeback import DocumentLayout, write_atomically
+
+PEOPLE_FILE = Path("group_vars") / "all" / "people.yml"
+"""Where the declaration goes when the inventory has none yet."""
+_NEW_FILE_TEXT = (
+    "---\n"
+    "# People and projects of the cluster: LDAP users and groups, project directories.\n"
+    "# Edited by `gpucluster user ...` and `gpucluster project ...`; comments are kept.\n"
+)
+FIRST_UID = 10001
+FIRST_PROJECT_GID = 20001
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A user as typed on the command line; validated with the rest of the inventory."""
+
+    name: str
+    projects: tuple[str, ...]
+    ssh_keys: tuple[str, ...]
+    full_name: str | None = None
+    uid: int | None = None
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class NewProject:
+    name: str
+    gid: int | None = None
+    description: str | None = None
+
+
+@dataclass
+class _PeopleEdit:
+    """The inventory's files as read, and the vars file that receives the change."""
+
+    hosts: ParsedFile
+    vars_files: list[ParsedFile]
+    target: int  # index into vars_files
+    created: bool  # the target file does not exist yet
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, path: Path, variable: str) -> _PeopleEdit:
+        """Read the inventory; the target is the last vars file that declares `variable`.
+
+        Ansible lets a later group_vars file win, so that is the definition in effect. With
+        no declaration anywhere, the other people variable's file is used, else a new one.
+        """
+        hosts_file, vars_paths = resolve_inventory_paths(path)
+        hosts = read_yaml(hosts_file)
+        vars_files = [read_yaml(file) for file in vars_paths]
+        for wanted in (variable, "cluster_users", "cluster_projects"):
+            for index in reversed(range(len(vars_files))):
+                document = vars_files[index].document
+                if isinstance(document, Mapping) and wanted in document:
+                    return cls(hosts, vars_files, index, created=False)
+        new_path = hosts_file.parent / PEOPLE_FILE
+        vars_files.append(parse_yaml(new_path, _NEW_FILE_TEXT))
+        return cls(hosts, vars_files, len(vars_files) - 1, created=True)
+
+    @property
+    def file(self) -> ParsedFile:
+        return self.vars_files[self.target]
+
+    def document(self) -> CommentedMap:
+        """The target's mapping, or InventoryError when the file cannot be edited."""
+        if not self.file.usable or self.file.encrypted:
+            cluster_from_documents(self.hosts, self.vars_files)  # raises with the reason
+            reason = "vault-encrypted: edit it with ansible-vault" if self.file.encrypted else ""
+            raise InventoryError([Problem(self.file.path, None, None, None, reason)])
+        document = self.file.document
+        if document is None:
+            document = CommentedMap()
+            self.vars_files[self.target] = replace(self.file, document=document)
+        if not isinstance(document, CommentedMap):
+            raise InventoryError(
+                [Problem(self.file.path, None, None, None, "expected a mapping of variables")]
+            )
+        return document
+
+    def entries(self, variable: str) -> CommentedSeq:
+        """The list held by `variable` in the target file, created when absent."""
+        document = self.document()
+        if document.get(variable) is None:
+            document[variable] = CommentedSeq()
+        value = document[variable]
+        if not isinstance(value, CommentedSeq):
+            cluster_from_documents(self.hosts, self.vars_files)  # raises: not a list
+            raise InventoryError([Problem(self.file.path, None, None, variable, "not a list")])
+        return value
+
+    def commit(self) -> Cluster:
+        """Validate everything, write the target file only if all is well."""
+        cluster_from_documents(self.hosts, self.vars_files, self.problems)
+        text = self.file.text
+        layout = DocumentLayout.of(text) if self.file.document else DocumentLayout.of("a: 1\n")
+        if not self.file.document or self.created:
+            layout = replace(layout, preamble=text)
+        rendered = layout.render(self.document())
+        reparsed = parse_yaml(self.file.path, rendered)
+        files = [*self.vars_files[: self.target], reparsed, *self.vars_files[self.target + 1 :]]
+        cluster = cluster_from_documents(self.hosts, files)
+        if self.created:
+            _create(self.file.path, rendered.encode("utf-8"))
+        else:
+            write_atomically(self.file.path, rendered.encode("utf-8"), text.encode("utf-8"))
+        return cluster
+
+
+def _create(path: Path, data: bytes) -> None:
+    """Write a new vars file; refuse if one appeared meanwhile rather than overwrite it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError as error:
+        problem = Problem(path, None, None, None, "appeared during the edit: try again")
+        raise InventoryError([problem]) from error
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _all_declared(edit: _PeopleEdit, variable: str) -> list[Mapping[object, object]]:
+    """Every entry of `variable` in effect (the last file declaring it wins, as in Ansible)."""
+    for file in reversed(edit.vars_files):
+        document = file.document
+        if isinstance(document, Mapping) and isinstance(document.get(variable), Sequence):
+            return [item for item in document[variable] if isinstance(item, Mapping)]
+    return []
+
+
+def _next_id(taken: Sequence[object], first: int) -> int:
+    numbers = [value for value in taken if isinstance(value, int) and value in ID_RANGE]
+    return max([first - 1, *numbers]) + 1
+
+
+def _edit(path: Path, variable: str, change: Callable[[_PeopleEdit], None]) -> Cluster:
+    edit = _PeopleEdit.open(path, variable)
+    change(edit)
+    return edit.commit()
+
+
+def add_user(path: Path, new: NewUser) -> Cluster:
+    """Declare a new user; the uid is the next free one unless given."""
+
+    def change(edit: _PeopleEdit) -> None:
+        users = edit.entries("cluster_users")
+        existing = _all_declared(edit, "cluster_users")
+        if any(user.get("name") == new.name for user in existing):
+            edit.problems.append(
+                Problem(edit.file.path, None, None, "cluster_users", f"{new.name} already exists")
+            )
+        entry = CommentedMap()
+        entry["name"] = new.name
+        entry["uid"] = new.uid or _next_id([user.get("uid") for user in existing], FIRST_UID)
+        entry["full_name"] = new.full_name or new.name
+        entry["ssh_keys"] = CommentedSeq(new.ssh_keys)
+        entry["projects"] = CommentedSeq(new.projects)
+        entry["admin"] = new.admin
+        users.append(entry)
+
+    return _edit(path, "cluster_users", change)
+
+
+def set_user_locked(path: Path, name: str, locked: bool) -> Cluster:
+    """Lock (or unlock) a declared user. Locked users stay in LDAP but cannot log in."""
+
+    def change(edit: _PeopleEdit) -> None:
+        for user in edit.entries("cluster_users"):
+            if isinstance(user, CommentedMap) and user.get("name") == name:
+                user["locked"] = locked
+                return
+        edit.problems.append(
+            Problem(edit.file.path, None, None, "cluster_users", f"no user {name} is declared here")
+        )
+
+    return _edit(path, "cluster_users", change)
+
+
+def add_project(path: Path, new: NewProject) -> Cluster:
+    """Declare a new project; the gid is the next free one unless given."""
+
+    def change(edit: _PeopleEdit) -> None:
+        projects = edit.entries("cluster_projects")
+        existing = _all_declared(edit, "cluster_projects")
+        if any(project.get("name") == new.name for project in existing):
+            edit.problems.append(
+                Problem(
+                    edit.file.path, None, None, "cluster_projects", f"{new.name} already exists"
+                )
+            )
+        entry = CommentedMap()
+        entry["name"] = new.name
+        gids = [project.get("gid") for project in existing]
+        entry["gid"] = new.gid or _next_id(gids, FIRST_PROJECT_GID)
+        if new.description:
+            entry["description"] = new.description
+        projects.append(entry)
+
+    return _edit(path, "cluster_projects", change)

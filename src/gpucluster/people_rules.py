@@ -1,0 +1,276 @@
+"""The rules the people and projects declaration must follow.
+
+Users and projects are declared in the inventory's group_vars (`cluster_users`,
+`cluster_projects`, `cluster_people_group`, `cluster_admins_group`) and become LDAP entries,
+Unix ids and directory owners on every node. A mistake there (two users with one uid, a user
+in a project nobody declared) would silently give someone else's files away, so every problem
+is reported before anything runs, with the file, the line and the field that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpucluster.problems import Problem
+from gpucluster.validation import RawInventory, RawValue, key_line, show
+
+USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{1,30}")
+SSH_KEY = re.compile(
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com"
+    r"|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?"
+)
+ID_RANGE = range(1000, 60000)
+"""Ids of declared users and groups: above the distribution's system ids, below the
+ranges systemd and `nobody` use, so they can never collide with a local account."""
+
+DEFAULT_GROUPS = {
+    "cluster_people_group": ("people", 10000),
+    "cluster_admins_group": ("admins", 10001),
+}
+RESERVED_NAMES = frozenset(
+    [
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "nobody",
+        "nogroup",
+        "sshd",
+        "_apt",
+        "messagebus",
+        "openldap",
+        "docker",
+        "sudo",
+        "adm",
+        "users",
+        "staff",
+    ]
+)
+"""Local accounts and groups of a Debian or Ubuntu node that an LDAP name must not shadow."""
+
+USER_FIELDS = {"name", "uid", "full_name", "ssh_keys", "projects", "admin", "locked"}
+PROJECT_FIELDS = {"name", "gid", "description"}
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One entry of a declared list, with where it is and how to name it in messages."""
+
+    value: object
+    file: Path
+    line: int | None
+    label: str  # cluster_users[2]
+
+    def field(self, name: str) -> tuple[object, int | None]:
+        mapping = self.value if isinstance(self.value, Mapping) else {}
+        return mapping.get(name), key_line(mapping, name) or self.line
+
+    def problem(self, field: str | None, message: str, line: int | None = None) -> Problem:
+        where = self.label if field is None else f"{self.label}.{field}"
+        return Problem(self.file, line or self.line, None, where, message)
+
+
+def _templated(value: object) -> bool:
+    """Values Ansible renders (lookups, variables) are checked by the roles, not here."""
+    return isinstance(value, str) and "{{" in value
+
+
+def _items(raw: RawValue | None, var: str) -> tuple[list[_Item], list[Problem]]:
+    if raw is None or raw.value is None:
+        return [], []
+    if not isinstance(raw.value, Sequence) or isinstance(raw.value, str):
+        return [], [Problem(raw.file, raw.line, None, var, "expected a list")]
+    items = []
+    for index, value in enumerate(raw.value):
+        try:
+            line = int(raw.value.lc.item(index)[0]) + 1  # type: ignore[attr-defined]
+        except (AttributeError, KeyError, TypeError, IndexError):
+            line = raw.line
+        items.append(_Item(value, raw.file, line, f"{var}[{index}]"))
+    return items, []
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in ID_RANGE
+
+
+def _id_message(value: object) -> str:
+    return f"{show(value)} is not an id from {ID_RANGE.start} to {ID_RANGE.stop - 1}"
+
+
+def _bool_field(item: _Item, name: str) -> Iterator[Problem]:
+    value, line = item.field(name)
+    if value is not None and not isinstance(value, bool):
+        yield item.problem(name, f"{show(value)} is not true or false", line)
+
+
+def _group_problems(inv: RawInventory) -> Iterator[Problem]:
+    for var in DEFAULT_GROUPS:
+        raw = inv.cluster_vars.get(var)
+        if raw is None:
+            continue
+        if not isinstance(raw.value, Mapping):
+            yield Problem(raw.file, raw.line, None, var, "expected a mapping with name and gid")
+            continue
+        item = _Item(raw.value, raw.file, raw.line, var)
+        name, line = item.field("name")
+        if name is not None and not (isinstance(name, str) and PROJECT_NAME.fullmatch(name)):
+            yield item.problem("name", f"{show(name)} is not a group name", line)
+        gid, line = item.field("gid")
+        if gid is not None and not _is_id(gid):
+            yield item.problem("gid", _id_message(gid), line)
+
+
+def _group_ids(inv: RawInventory) -> dict[str, tuple[str, int]]:
+    """The people and admins groups as (name, gid), defaults filled in."""
+    groups = {}
+    for var, (name, gid) in DEFAULT_GROUPS.items():
+        raw = inv.cluster_vars.get(var)
+        value = raw.value if raw is not None and isinstance(raw.value, Mapping) else {}
+        groups[var] = (str(value.get("name", name)), value.get("gid", gid))
+    return groups
+
+
+def _project_problems(inv: RawInventory, projects: list[_Item]) -> Iterator[Problem]:
+    groups = _group_ids(inv)
+    taken_names = {name: var for var, (name, _) in groups.items()}
+    taken_gids = {gid: var for var, (_, gid) in groups.items()}
+    for item in projects:
+        if not isinstance(item.value, Mapping):
+            yield item.problem(None, "expected a mapping with name and gid")
+            continue
+        for unknown in sorted(set(map(str, item.value)) - PROJECT_FIELDS):
+            fields = ", ".join(sorted(PROJECT_FIELDS))
+            yield item.problem(unknown, f"unknown field (a project has {fields})")
+        name, line = item.field("name")
+        if name is None:
+            yield item.problem("name", "missing")
+        elif not (isinstance(name, str) and PROJECT_NAME.fullmatch(name)):
+            yield item.problem(
+                "name",
+                f"{show(name)} is not a project name (lowercase letter, then lowercase "
+                "letters, digits or '-', 2-31 characters)",
+                line,
+            )
+        elif name in taken_names or name in RESERVED_NAMES:
+            owner = taken_names.get(name, "a local group of every node")
+            yield item.problem("name", f"{name} is already taken by {owner}", line)
+        else:
+            taken_names[name] = item.label
+        gid, line = item.field("gid")
+        if gid is None:
+            yield item.problem("gid", "missing")
+        elif not _is_id(gid):
+            yield item.problem("gid", _id_message(gid), line)
+        elif gid in taken_gids:
+            yield item.problem("gid", f"{gid} is already the gid of {taken_gids[gid]}", line)
+        else:
+            taken_gids[gid] = item.label
+        description, line = item.field("description")
+        if description is not None and not isinstance(description, str):
+            yield item.problem("description", f"{show(description)} is not text", line)
+
+
+def _user_problems(users: list[_Item], project_names: set[str]) -> Iterator[Problem]:
+    names: dict[str, str] = {}
+    uids: dict[int, str] = {}
+    for item in users:
+        if not isinstance(item.value, Mapping):
+            yield item.problem(None, "expected a mapping with name, uid, ssh_keys, projects")
+            continue
+        for unknown in sorted(set(map(str, item.value)) - USER_FIELDS):
+            fields = ", ".join(sorted(USER_FIELDS))
+            yield item.problem(unknown, f"unknown field (a user has {fields})")
+        name, line = item.field("name")
+        if name is None:
+            yield item.problem("name", "missing")
+        elif not (isinstance(name, str) and USER_NAME.fullmatch(name)):
+            yield item.problem(
+                "name",
+                f"{show(name)} is not a user name (lowercase letters, digits, '_' or '-', "
+                "at most 32, not starting with a digit or '-')",
+                line,
+            )
+        elif name in RESERVED_NAMES:
+            yield item.problem("name", f"{name} is a local account of every node", line)
+        elif name in names:
+            yield item.problem("name", f"{name} is declared twice (also {names[name]})", line)
+        else:
+            names[name] = item.label
+        uid, line = item.field("uid")
+        if uid is None:
+            yield item.problem("uid", "missing")
+        elif not _is_id(uid):
+            yield item.problem("uid", _id_message(uid), line)
+        elif uid in uids:
+            yield item.problem("uid", f"{uid} is already the uid of {uids[uid]}", line)
+        else:
+            uids[uid] = item.label
+        full_name, line = item.field("full_name")
+        if full_name is not None and not isinstance(full_name, str):
+            yield item.problem("full_name", f"{show(full_name)} is not text", line)
+        yield from _list_field(item, "ssh_keys", _ssh_key_problem)
+        yield from _list_field(
+            item,
+            "projects",
+            lambda value: (
+                None
+                if value in project_names
+                else f"{show(value)} is not a declared project (cluster_projects)"
+            ),
+        )
+        yield from _bool_field(item, "admin")
+        yield from _bool_field(item, "locked")
+
+
+def _ssh_key_problem(value: object) -> str | None:
+    if _templated(value) or (isinstance(value, str) and SSH_KEY.fullmatch(value.strip())):
+        return None
+    return "is not an SSH public key (type, base64 key, optional comment, on one line)"
+
+
+def _list_field(
+    item: _Item, name: str, element_problem: Callable[[object], str | None]
+) -> Iterator[Problem]:
+    value, line = item.field(name)
+    if value is None:
+        return
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        yield item.problem(name, "expected a list", line)
+        return
+    for index, element in enumerate(value):
+        message = element_problem(element)
+        if message is not None:
+            yield item.problem(f"{name}[{index}]", message, line)
+
+
+def people_problems(inv: RawInventory) -> Iterator[Problem]:
+    """Every problem in the people and projects declaration."""
+    yield from _group_problems(inv)
+    projects, problems = _items(inv.cluster_vars.get("cluster_projects"), "cluster_projects")
+    yield from problems
+    yield from _project_problems(inv, projects)
+    project_names = {
+        str(item.value.get("name"))
+        for item in projects
+        if isinstance(item.value, Mapping) and item.value.get("name") is not None
+    }
+    users, problems = _items(inv.cluster_vars.get("cluster_users"), "cluster_users")
+    yield from problems
+    yield from _user_problems(users, project_names)
