@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 testinfra_hosts = ["ansible://management", "ansible://gpu", "ansible://login"]
 
 CRI = "io.containerd.grpc.v1.cri"
@@ -38,7 +40,41 @@ def test_gpu_nodes_default_to_the_nvidia_runtime(host, inventory):
         assert "nvidia" not in containerd["runtimes"]
 
 
-def test_registry_hosts_and_cni_paths(host):
+def _cluster_registry(inventory) -> str:
+    name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
+    return f"{name}:{inventory.resolved('registry_port', 5000)}"
+
+
+def test_registry_hosts_and_cni_paths(host, inventory):
     cri = _cri(host)
-    assert cri["registry"]["config_path"] == "/etc/containerd/certs.d"
+    config_path = inventory.resolved("containerd_registry_config_path", "/etc/containerd/certs.d")
+    assert cri["registry"]["config_path"] == config_path
     assert host.file(cri["cni"]["bin_dir"] + "/bridge").exists
+
+
+def test_cluster_registry_is_https_verified_by_the_cluster_ca(host, inventory):
+    cri = _cri(host)
+    trusted = inventory.resolved("containerd_trusted_registries", [_cluster_registry(inventory)])
+    if not trusted:
+        pytest.skip("not executed: containerd_trusted_registries is empty in the inventory")
+    ca_file = inventory.resolved("containerd_registry_ca_file", "/etc/gpucluster/pki/ca.crt")
+    cluster_ca = host.file(ca_file).content_string
+    assert "BEGIN CERTIFICATE" in cluster_ca
+    for registry in trusted:
+        hosts_toml = tomllib.loads(
+            host.file(f"{cri['registry']['config_path']}/{registry}/hosts.toml").content_string
+        )
+        assert hosts_toml["server"] == f"https://{registry}"
+        entry = hosts_toml["host"][f"https://{registry}"]
+        assert host.file(entry["ca"]).content_string == cluster_ca
+        assert "skip_verify" not in entry
+
+
+def test_pause_image_follows_the_offline_setting(host, inventory):
+    sandbox_image = _cri(host)["sandbox_image"]
+    expected = inventory.resolved("containerd_pause_image")
+    if expected is None:
+        offline = inventory.resolved("containerd_offline", False)
+        source = _cluster_registry(inventory) if offline else "registry.k8s.io"
+        expected = f"{source}/pause:3.10"
+    assert sandbox_image == expected
