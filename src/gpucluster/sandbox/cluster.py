@@ -14,7 +14,7 @@ from gpucluster import paths
 from gpucluster.sandbox import nodes as node_ops
 from gpucluster.sandbox.engine import ensure_engine
 from gpucluster.sandbox.image import ensure_image
-from gpucluster.sandbox.inventory_file import write_inventory
+from gpucluster.sandbox.inventory_file import SANDBOX_USERS, write_inventory
 from gpucluster.sandbox.layout import SandboxNode, gpu_node, initial_nodes
 
 
@@ -31,6 +31,10 @@ class SandboxPaths:
     @property
     def public_key(self) -> Path:
         return self.root / "id_ed25519.pub"
+
+    def user_key(self, user: str) -> Path:
+        """The private key of a sandbox LDAP user (its .pub is declared in the inventory)."""
+        return self.root / "users" / user
 
     @property
     def known_hosts(self) -> Path:
@@ -61,25 +65,15 @@ def prepare() -> docker.DockerClient:
     return client
 
 
-def _ensure_key(state: SandboxPaths) -> str:
-    state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not state.private_key.exists():
+def _ensure_key(private_key: Path, comment: str) -> str:
+    """An ed25519 key pair without passphrase (made once, 0600); returns the public key."""
+    private_key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not private_key.exists():
         subprocess.run(
-            [
-                "ssh-keygen",
-                "-q",
-                "-t",
-                "ed25519",
-                "-N",
-                "",
-                "-C",
-                "gpucluster-sandbox",
-                "-f",
-                str(state.private_key),
-            ],
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(private_key)],
             check=True,
         )
-    return state.public_key.read_text().strip()
+    return private_key.with_suffix(".pub").read_text().strip()
 
 
 def _boot(client: docker.DockerClient, node: SandboxNode, public_key: str) -> tuple[str, str]:
@@ -97,14 +91,18 @@ def up(gpu_nodes: int) -> Path:
     client = prepare()
     if node_ops.sandbox_containers(client):
         raise node_ops.SandboxError("a sandbox already exists; run `gpucluster sandbox down` first")
-    public_key = _ensure_key(state)
+    public_key = _ensure_key(state.private_key, "gpucluster-sandbox")
+    user_keys = {
+        user: _ensure_key(state.user_key(user), f"{user}@gpucluster-sandbox")
+        for user in SANDBOX_USERS
+    }
     node_ops.ensure_networks(client)
     planned = initial_nodes(gpu_nodes)
     with ThreadPoolExecutor(max_workers=4) as pool:
         booted = list(pool.map(lambda n: _boot(client, n, public_key), planned))
     macs = {node.name: mac for node, (mac, _) in zip(planned, booted, strict=True)}
     state.known_hosts.write_text("".join(lines for _, lines in booted))
-    return write_inventory(state.inventory, state.root, planned, macs, public_key)
+    return write_inventory(state.inventory, state.root, planned, macs, public_key, user_keys)
 
 
 def add(name: str) -> tuple[SandboxNode, str]:

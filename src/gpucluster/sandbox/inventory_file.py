@@ -66,15 +66,50 @@ common_admin_users:
 """
 
 
+SANDBOX_USERS: dict[str, tuple[int, tuple[str, ...], bool]] = {
+    "alice": (10001, ("vision",), False),
+    "bob": (10002, ("nlp",), False),
+    "carol": (10003, ("vision", "nlp"), True),
+}
+"""name: (uid, projects, admin). Two projects whose members must not see each other's
+files, and an admin: enough to try every login rule. Keys live in the state dir."""
+SANDBOX_PROJECTS = {"vision": 20001, "nlp": 20002}
+
+
+def render_people(user_keys: dict[str, str]) -> str:
+    """group_vars/all/people.yml: what `gpucluster user|project` edit from then on."""
+    lines = [
+        "---",
+        "# People and projects of the sandbox. Private keys: <state>/sandbox/users/<name>.",
+        "cluster_projects:",
+    ]
+    for project, gid in SANDBOX_PROJECTS.items():
+        lines += [f"  - name: {project}", f"    gid: {gid}"]
+    lines.append("cluster_users:")
+    for name, (uid, projects, admin) in SANDBOX_USERS.items():
+        lines += [
+            f"  - name: {name}",
+            f"    uid: {uid}",
+            f"    full_name: {name.capitalize()} Sandbox",
+            "    ssh_keys:",
+            f'      - "{user_keys[name]}"',
+            f"    projects: [{', '.join(projects)}]",
+            f"    admin: {'true' if admin else 'false'}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def write_inventory(
     inventory_dir: Path,
     state: Path,
     nodes: list[SandboxNode],
     macs: dict[str, str],
     public_key: str,
+    user_keys: dict[str, str],
 ) -> Path:
-    """Write hosts.yml and group_vars/all.yml; return the inventory directory."""
-    (inventory_dir / "group_vars").mkdir(parents=True, exist_ok=True)
+    """Write hosts.yml, group_vars/all.yml and group_vars/all/people.yml; return the directory."""
+    (inventory_dir / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
     (inventory_dir / "hosts.yml").write_text(render_hosts(nodes, macs))
     (inventory_dir / "group_vars" / "all.yml").write_text(render_group_vars(state, public_key))
+    (inventory_dir / "group_vars" / "all" / "people.yml").write_text(render_people(user_keys))
     return inventory_dir
