@@ -11,6 +11,7 @@ from rich.console import Console
 from gpucluster import __version__
 from gpucluster.commands import (
     add_node,
+    backup,
     check,
     install,
     people,
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=status.run)
 
     _add_people_commands(commands)
+
+    backup.add_parser(commands, _add_inventory_option)
 
     p = commands.add_parser("sandbox", help="a simulated cluster of containers on this machine")
     actions = p.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")
