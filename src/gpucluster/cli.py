@@ -14,6 +14,7 @@ from gpucluster.commands import (
     backup,
     check,
     install,
+    offline_bundle,
     people,
     remove_node,
     sandbox,
@@ -116,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_people_commands(commands)
 
     backup.add_parser(commands, _add_inventory_option)
+
+    p = commands.add_parser(
+        "offline-bundle", help="list the packages and images an air-gapped site must provide"
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=offline_bundle.run)
 
     p = commands.add_parser("sandbox", help="a simulated cluster of containers on this machine")
     actions = p.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")
