@@ -1,0 +1,153 @@
+"""Role backup_client: the backup host may only read a source; a source cannot reach backups."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infra.backup_helpers import Backup, backup_layout
+from tests.infra.nfs_helpers import role_settings
+
+testinfra_hosts = ["ansible://fileserver", "ansible://management"]
+
+
+@pytest.fixture
+def backup(host, inventory) -> Backup:
+    return backup_layout(host, inventory)
+
+
+def _pull_address(backup: Backup, name: str) -> str:
+    sources = backup.sources()
+    assert name in sources, f"{backup.server} does not pull {name}"
+    return sources[name]
+
+
+def _authorized_lines(host) -> list[str]:
+    text = host.file("/root/.ssh/authorized_keys").content_string
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_path_list_is_the_configured_one(host, inventory):
+    listed = host.file("/etc/gpucluster/backup/paths")
+    assert listed.mode == 0o644 and listed.user == "root"
+    paths = [p for p in listed.content_string.splitlines() if p and not p.startswith("#")]
+    expected = role_settings("backup_client", inventory.vars)["backup_client_paths"]
+    assert expected, f"{inventory.name}: backup_client_paths resolved to nothing"
+    assert paths == list(expected)
+
+
+def test_pull_key_is_authorized_read_only_from_the_backup_host(host, backup):
+    public = backup.server_host.file(f"{backup.ssh_key}.pub").content_string.split()
+    lines = [line for line in _authorized_lines(host) if public[1] in line]
+    assert len(lines) == 1
+    options = lines[0].split(" ssh-")[0]
+    assert options.startswith('command="/') and ' -ro /"' in options
+    assert ",restrict," in options
+    allowed = options.split('from="')[1].split('"')[0].split(",")
+    server_vars = backup.host(backup.server).backend.ansible_runner.get_variables(backup.server)
+    assert str(server_vars["storage_address"]) in allowed
+
+
+def test_backup_key_reads(host, backup):
+    """The positive control: the key works, so the refusals below are the key's limits."""
+    address = _pull_address(backup, host.backend.host)
+    read = backup.server_host.run(
+        "rsync -e %s root@%s:/etc/gpucluster/backup/paths /dev/null", backup.ssh(), address
+    )
+    assert read.rc == 0, read.stderr
+
+
+def test_backup_key_cannot_write_or_run_commands(host, backup):
+    address = _pull_address(backup, host.backend.host)
+    target = "/root/gpucluster-backup-write-probe"
+    upload = backup.server_host.run(
+        "rsync -e %s /etc/hostname root@%s:%s", backup.ssh(), address, target
+    )
+    assert upload.rc != 0
+    assert "read-only" in upload.stderr
+    assert not host.file(target).exists
+    shell = backup.server_host.run("%s root@%s 'touch %s; id'", backup.ssh(), address, target)
+    assert shell.rc != 0 and "uid=" not in shell.stdout
+    assert not host.file(target).exists
+
+
+def _backup_addresses(backup: Backup) -> list[str]:
+    server_vars = backup.server_host.backend.ansible_runner.get_variables(backup.server)
+    found = [server_vars.get("storage_address"), server_vars.get("management_address")]
+    if not found[1]:
+        found[1] = server_vars.get("ansible_host")
+    return sorted({str(a) for a in found if a and str(a)[0].isdigit()})
+
+
+def test_source_cannot_log_in_to_the_backup_host(host, backup):
+    addresses = _backup_addresses(backup)
+    assert addresses
+    for address in addresses:
+        attempt = host.run(
+            "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+            "-o ConnectTimeout=10 root@%s true",
+            address,
+        )
+        # sshd answered (no network excuse) and refused every credential root has.
+        assert attempt.rc == 255
+        assert "Permission denied" in attempt.stderr, attempt.stderr
+
+
+def test_source_cannot_reach_a_repository_with_borg(host, backup):
+    if not host.exists("borg"):
+        pytest.skip(f"not executed here: borg is not installed on {host.backend.host}")
+    repository = f"{backup.repository_root}/{host.backend.host}"
+    for address in _backup_addresses(backup):
+        attempt = host.run(
+            "BORG_RSH='ssh -o BatchMode=yes -o StrictHostKeyChecking=no "
+            "-o UserKnownHostsFile=/dev/null' BORG_PASSPHRASE=x borg list ssh://root@%s%s",
+            address,
+            repository,
+        )
+        assert attempt.rc != 0
+        assert "Permission denied" in attempt.stderr, attempt.stderr
+
+
+def test_source_holds_no_key_authorized_on_the_backup_host(host, backup):
+    # Every key pair on the source, whatever its name: host keys, root's, users'.
+    blobs = set(
+        host.check_output(
+            "for f in /etc/ssh/ssh_host_*_key /root/.ssh/* /home/*/.ssh/*; do "
+            '[ -f "$f" ] && ssh-keygen -y -f "$f" 2>/dev/null; '
+            'case "$f" in *.pub) cat "$f";; esac; done | awk \'{print $2}\''
+        ).split()
+    )
+    assert blobs, "no key found on the source at all"
+    authorized = backup.server_host.check_output(
+        "cat /root/.ssh/authorized_keys* /home/*/.ssh/authorized_keys* /etc/ssh/authorized_keys* "
+        "2>/dev/null | awk '{for (i = 1; i <= NF; i++) print $i}' || true"
+    ).split()
+    assert not blobs & set(authorized)
+
+
+def test_ldap_dump(host, inventory):
+    dump_by_default = "management" in inventory.vars.get("group_names", [])
+    if not inventory.resolved("backup_client_ldap_dump", dump_by_default):
+        pytest.skip(f"not executed here: no LDAP dump configured on {inventory.name}")
+    calendar = inventory.resolved("backup_client_ldap_dump_on_calendar", "*-*-* 01:30:00")
+    assert host.run("systemctl is-enabled gpucluster-ldap-dump.timer").stdout.strip() == "enabled"
+    normalised = next(
+        line.split(":", 1)[1].strip()
+        for line in host.check_output("systemd-analyze calendar %s", calendar).splitlines()
+        if "Normalized form" in line
+    )
+    assert f"OnCalendar={normalised} ;" in host.check_output(
+        "systemctl show gpucluster-ldap-dump.timer -p TimersCalendar"
+    )
+    dump_dir = inventory.resolved("backup_client_ldap_dump_dir", "/var/backups/gpucluster/ldap")
+    assert host.file(dump_dir).mode == 0o700
+    ran = host.run("systemctl start gpucluster-ldap-dump.service")
+    assert ran.rc == 0
+    if not host.exists("slapcat"):
+        log = host.check_output("journalctl -u gpucluster-ldap-dump.service -n 5 -o cat")
+        assert "LDAP dump skipped" in log
+        pytest.skip(f"not executed here: slapd is not installed on {host.backend.host}")
+    for name, database in (("config", 0), ("data", 1)):
+        dump = host.file(f"{dump_dir}/{name}.ldif")
+        assert dump.mode == 0o600 and dump.user == "root"
+        live = host.check_output(f"slapcat -n {database} | grep -c '^dn:'")
+        assert host.check_output("grep -c '^dn:' %s", dump.path) == live
