@@ -32,7 +32,9 @@ def _parse(networks: Mapping[str, Any], problems: list[str]) -> list[tuple[str, 
             continue
         network = _network(value)
         if network is None:
-            problems.append(f"{name} {value!s} is not an IPv4 network (address/prefix, no host bits)")
+            problems.append(
+                f"{name} {value!s} is not an IPv4 network (address/prefix, no host bits)"
+            )
             continue
         parsed.append((name, network))
     return parsed

@@ -30,7 +30,7 @@ done
 
 listeners=""
 for p in $ports; do
-  who=$(ss -Hltnp "sport = :$p" 2>/dev/null | sed -n 's/.*users:((("\([^"]*\)".*/\1/p' | sort -u | paste -sd, - || true)
+  who=$(ss -Hltnp "sport = :$p" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)".*/\1/p' | sort -u | paste -sd, - || true)
   if [ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
     listeners="${listeners:+$listeners, }\"$p\": \"${who:-unknown process}\""
   fi
