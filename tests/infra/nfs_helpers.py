@@ -10,6 +10,7 @@ is what gets checked, never one scenario's values.
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,16 @@ def nfs_url(server: str, path: str, uid: int, gid: int) -> str:
     return f"nfs://{server}{path}?version=4&uid={uid}&gid={gid}"
 
 
-def nfs(host: Any, tool: str, *args: str) -> Access:
-    """Run nfs-ls / nfs-cat / nfs-cp on `host` (no kernel NFS client needed)."""
-    result = host.run(" ".join([tool, *(shlex.quote(arg) for arg in args)]))
-    return Access(result.rc, result.stdout + result.stderr)
+def nfs(host: Any, tool: str, *args: str, grace_wait: float = 120.0) -> Access:
+    """Run nfs-ls / nfs-cat / nfs-cp on `host` (no kernel NFS client needed).
+
+    A server restarted while clients held state is in its grace period (up
+    to 90 s) and refuses new opens with NFS4ERR_GRACE; kernel clients wait
+    and retry, so this does too."""
+    deadline = time.monotonic() + grace_wait
+    while True:
+        result = host.run(" ".join([tool, *(shlex.quote(arg) for arg in args)]))
+        output = result.stdout + result.stderr
+        if "NFS4ERR_GRACE" not in output or time.monotonic() > deadline:
+            return Access(result.rc, output)
+        time.sleep(5)
