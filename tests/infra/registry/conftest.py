@@ -1,0 +1,109 @@
+"""The cluster registry as the inventory describes it, for the registry tests.
+
+The generated password is read from the controller's secrets file and only
+ever travels to a node inside a 0600 file (copy module, which hides its
+content); helpers mask it in every output they return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+
+
+@dataclass
+class Registry:
+    name: str
+    port: int
+    username: str
+    password_file: Path
+    ca_file: str
+    server: str
+    listen_address: str
+    inventory_file: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.name}:{self.port}"
+
+    def password(self) -> str:
+        return self.password_file.read_text().split()[0]
+
+    def host(self, name: str) -> Any:
+        return testinfra.get_host(f"ansible://{name}", ansible_inventory=self.inventory_file)
+
+    def run(self, host: Any, command: str, *args: Any) -> tuple[int, str]:
+        """Run a command; return rc and its output with the password masked."""
+        result = host.run(command, *args)
+        return result.rc, (result.stdout + result.stderr).replace(self.password(), "***")
+
+    @contextlib.contextmanager
+    def credentials(self, host: Any, docker: bool = True) -> Iterator[str]:
+        """A private directory on `host` holding a netrc file and a Docker login.
+
+        Yields the directory (use it as DOCKER_CONFIG); removed afterwards.
+        """
+        directory = host.check_output("mktemp -d /tmp/gpucluster-registry-test.XXXXXX")
+        try:
+            host.ansible(
+                "copy",
+                f"content={self.password()} dest={directory}/password mode=0600",
+                check=False,
+            )
+            netrc = f"machine {self.name} login {self.username} password {self.password()}"
+            host.ansible("copy", f"content='{netrc}' dest={directory}/netrc mode=0600", check=False)
+            if not docker:
+                yield directory
+                return
+            rc, output = self.run(
+                host,
+                "DOCKER_CONFIG=%s docker login --username %s --password-stdin %s < %s/password",
+                directory,
+                self.username,
+                self.address,
+                directory,
+            )
+            assert rc == 0, f"docker login on {host.backend.host} failed: {output}"
+            yield directory
+        finally:
+            host.run("rm -rf %s", directory)
+
+
+def _management_host(host: Any) -> str:
+    managers = sorted(host.backend.ansible_runner.get_hosts("management"))
+    assert managers, "the inventory has no management host"
+    return managers[0]
+
+
+@pytest.fixture
+def registry(host: Any, inventory: Any) -> Registry:
+    name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
+    username = inventory.resolved("registry_username", "gpucluster")
+    password_file = inventory.resolved("registry_password_file")
+    if password_file is None:
+        secrets = host.ansible(
+            "debug",
+            "msg={{ gpucluster_secrets_dir | default(inventory_dir ~ '/secrets') }}",
+            check=False,
+        )["msg"]
+        password_file = f"{secrets}/registry-{username}.password"
+    server = _management_host(host)
+    server_vars = inventory.vars_of(server)
+    listen = server_vars.get("registry_listen_address") or server_vars["storage_address"]
+    ca_dir = inventory.resolved("cluster_ca_dir", "/etc/gpucluster/pki")
+    return Registry(
+        name=name,
+        port=int(inventory.resolved("registry_port", 5000)),
+        username=username,
+        password_file=Path(password_file),
+        ca_file=f"{ca_dir}/ca.crt",
+        server=server,
+        listen_address=str(listen),
+        inventory_file=host.backend.ansible_inventory,
+    )
