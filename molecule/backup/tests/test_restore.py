@@ -1,0 +1,163 @@
+"""Molecule-only, destructive: lose data, restore it through the playbooks the CLI runs.
+
+Drives playbooks/backup-run.yml, backup-restore.yml and ldap-restore.yml with
+the variables `gpucluster backup ...` passes (the CLI itself needs a full
+cluster inventory; its argument handling is unit-tested in tests/unit).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import testinfra
+
+testinfra_hosts = ["ansible://backup01"]
+
+ROOT = Path(__file__).resolve().parents[3]
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+FILES = ["/home/alice/thesis.bin", "/projects/vision/weights.bin"]
+BOB = "uid=bob,ou=people,dc=ml,dc=internal"
+ADMIN = "-x -H ldapi:/// -D cn=admin,dc=ml,dc=internal -y /root/ldap-admin.pw"
+
+
+def node(name: str):
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)
+
+
+def playbook(name: str, *extra: str) -> tuple[int, str]:
+    env = dict(
+        os.environ,
+        ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_STDOUT_CALLBACK="default",
+    )
+    done = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, str(ROOT / "playbooks" / name), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def restore(tmp_path: Path, source: str, target: str, snapshot: str = "") -> tuple[int, str]:
+    source_host, source_path = source.split(":", 1)
+    target_host, target_path = target.split(":", 1)
+    return playbook(
+        "backup-restore.yml",
+        "-e",
+        f"backup_restore_source_host={source_host} backup_restore_source_path={source_path}",
+        "-e",
+        f"backup_restore_target_host={target_host} backup_restore_target_path={target_path}",
+        "-e",
+        f"backup_restore_snapshot={snapshot} backup_restore_workdir={tmp_path}",
+    )
+
+
+def identity(host, path: str) -> tuple[str, str]:
+    digest = host.check_output("sha256sum %s", path).split()[0]
+    return digest, host.check_output("stat -c '%%u:%%g %%a %%s %%Y' %s", path)
+
+
+def test_deleted_files_come_back_bit_identical(tmp_path):
+    fs01 = node("fs01")
+    before = {path: identity(fs01, path) for path in FILES}
+    rc, output = playbook("backup-run.yml")
+    assert rc == 0, output
+    fs01.check_output("rm -f %s %s", *FILES)
+    for path in FILES:
+        rc, output = restore(tmp_path, f"fs01:{path}", f"fs01:{path}")
+        assert rc == 0, output
+        assert identity(fs01, path) == before[path]
+    assert not list(tmp_path.iterdir()), "the tar was left on the controller"
+
+
+def test_a_directory_restores_to_another_host(tmp_path):
+    fs01, mgmt01 = node("fs01"), node("mgmt01")
+    rc, output = restore(tmp_path, "fs01:/home/alice", "mgmt01:/srv/restored/alice")
+    assert rc == 0, output
+    listing = (
+        "cd %s && find . -printf '%%P %%U:%%G %%m %%s\\n' | sort"
+        " && find . -type f | sort | xargs sha256sum"
+    )
+    assert mgmt01.check_output(listing, "/srv/restored/alice") == fs01.check_output(
+        listing, "/home/alice"
+    )
+    mgmt01.check_output("rm -rf /srv/restored")
+
+
+def test_an_unknown_snapshot_is_refused_by_name(tmp_path):
+    rc, output = restore(
+        tmp_path, "fs01:/home", "fs01:/tmp/x", snapshot="fs01-1999-01-01T00:00:00Z"
+    )
+    assert rc != 0
+    assert "no archive fs01-1999-01-01T00:00:00Z for fs01" in output
+
+
+def test_a_path_outside_the_archive_is_refused(tmp_path):
+    rc, output = restore(tmp_path, "fs01:/etc/shadow", "fs01:/tmp/shadow")
+    assert rc != 0 and "/etc/shadow is not in archive" in output
+    assert not node("fs01").file("/tmp/shadow").exists
+
+
+def _entry(mgmt01) -> str:
+    return mgmt01.check_output(
+        f"ldapsearch -LLL {ADMIN} -b %s -s base '(objectClass=*)' '*' '+'"
+        " | grep -v -E '^(modifyTimestamp|contextCSN):'",
+        BOB,
+    )
+
+
+def test_a_deleted_ldap_entry_comes_back_with_its_attributes(tmp_path):
+    mgmt01 = node("mgmt01")
+    before = _entry(mgmt01)
+    assert "description: restored entries keep every attribute" in before
+    rc, output = playbook("backup-run.yml")
+    assert rc == 0, output
+    mgmt01.check_output(f"ldapdelete {ADMIN} %s", BOB)
+    assert mgmt01.run(f"ldapsearch -LLL {ADMIN} -b %s -s base", BOB).rc == 32  # no such object
+    rc, output = playbook("ldap-restore.yml", "-e", f"backup_restore_workdir={tmp_path}")
+    assert rc == 0, output
+    assert mgmt01.service("slapd").is_running
+    assert _entry(mgmt01) == before
+    assert mgmt01.check_output("ls -d /var/lib/ldap.pre-restore-*")
+
+
+def test_a_source_cannot_delete_archives_with_its_own_credentials():
+    fs01, backup01 = node("fs01"), node("backup01")
+    count = backup01.check_output("/usr/local/sbin/gpucluster-backup-list")
+    attempt = fs01.run(
+        "BORG_RSH='ssh -o BatchMode=yes -o StrictHostKeyChecking=no"
+        " -o UserKnownHostsFile=/dev/null' "
+        "BORG_PASSPHRASE=x borg delete --force ssh://root@10.246.0.13/srv/backup/borg/fs01"
+    )
+    assert attempt.rc != 0 and "Permission denied" in attempt.stdout + attempt.stderr
+    assert backup01.check_output("/usr/local/sbin/gpucluster-backup-list") == count
+
+
+@pytest.mark.parametrize("name", ["backup-run.yml", "role"])
+def test_the_passphrase_never_appears_in_ansible_output(tmp_path, name):
+    secrets = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+    passphrase_file = secrets / "backup-borg-passphrase"
+    assert oct(passphrase_file.stat().st_mode & 0o777) == "0o600"
+    passphrase = passphrase_file.read_text().strip()
+    assert (
+        node("backup01").file("/etc/gpucluster/backup/borg-passphrase").content_string.strip()
+        == passphrase
+    )
+    if name == "role":
+        play = tmp_path / "play.yml"
+        play.write_text(
+            "- name: Backup server\n  hosts: backup\n  gather_facts: false\n"
+            "  roles:\n    - role: backup_server\n"
+        )
+        rc, output = playbook(str(play), "-vvv")
+    else:
+        rc, output = playbook(name, "-vvv")
+    assert rc == 0, output
+    assert passphrase not in output
