@@ -89,7 +89,7 @@ def registry(host: Any, inventory: Any) -> Registry:
     if password_file is None:
         secrets = host.ansible(
             "debug",
-            "msg={{ gpucluster_secrets_dir | default(inventory_dir ~ '/secrets') }}",
+            "msg={{ gpucluster_secrets_dir | default(inventory_dir ~ '/.secrets') }}",
             check=False,
         )["msg"]
         password_file = f"{secrets}/registry-{username}.password"
