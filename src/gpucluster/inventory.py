@@ -245,9 +245,9 @@ def resolve_inventory_paths(path: Path) -> tuple[Path, tuple[Path, ...]]:
     """The hosts file and the cluster-wide vars files of an inventory.
 
     `path` is an inventory directory holding hosts.yml, or a hosts file itself. The vars files
-    are the ones Ansible reads for the `all` group next to it: group_vars/all.yml (or .yaml)
-    and then group_vars/all/*.yml in name order. Raises InventoryError when there is no hosts
-    file.
+    are the ones Ansible reads for the `all` group next to it: the files of group_vars/all/ in
+    name order, or else group_vars/all.yml (or .yaml). Raises InventoryError when there is no
+    hosts file, or when several of these exist (Ansible would silently use only the first).
     """
     hosts_file = path / HOSTS_FILE_NAME if path.is_dir() else path
     if not hosts_file.is_file():
@@ -258,10 +258,28 @@ def resolve_inventory_paths(path: Path) -> tuple[Path, tuple[Path, ...]]:
         )
         raise InventoryError([Problem(hosts_file, None, None, None, reason)])
     group_vars = hosts_file.parent / "group_vars"
-    files = [group_vars / f"all{suffix}" for suffix in _VARS_SUFFIXES]
-    all_dir = group_vars / "all"
-    if all_dir.is_dir():
-        files += sorted(child for child in all_dir.iterdir() if child.suffix in _VARS_SUFFIXES)
+    # Ansible takes the first of these that exists and ignores the others.
+    candidates = [group_vars / "all", *(group_vars / f"all{suffix}" for suffix in _VARS_SUFFIXES)]
+    present = [candidate for candidate in candidates if candidate.exists()]
+    if len(present) > 1:
+        raise InventoryError(
+            [
+                Problem(
+                    ignored,
+                    None,
+                    None,
+                    None,
+                    f"Ansible ignores this file because {present[0]} exists: "
+                    f"move its variables into {present[0]}",
+                )
+                for ignored in present[1:]
+            ]
+        )
+    files: list[Path] = []
+    if present and present[0].is_dir():
+        files = sorted(child for child in present[0].iterdir() if child.suffix in _VARS_SUFFIXES)
+    elif present:
+        files = present
     return hosts_file, tuple(file for file in files if file.is_file())
 
 

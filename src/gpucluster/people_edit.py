@@ -72,7 +72,9 @@ class _PeopleEdit:
         """Read the inventory; the target is the last vars file that declares `variable`.
 
         Ansible lets a later group_vars file win, so that is the definition in effect. With
-        no declaration anywhere, the other people variable's file is used, else a new one.
+        no declaration anywhere, the other people variable's file is used; else a new
+        group_vars/all/people.yml when the cluster's variables live in group_vars/all/ (or
+        nowhere yet), else group_vars/all.yml itself (a directory beside it would hide it).
         """
         hosts_file, vars_paths = resolve_inventory_paths(path)
         hosts = read_yaml(hosts_file)
@@ -82,6 +84,8 @@ class _PeopleEdit:
                 document = vars_files[index].document
                 if isinstance(document, Mapping) and wanted in document:
                     return cls(hosts, vars_files, index, created=False)
+        if vars_files and vars_files[-1].path.parent.name != "all":
+            return cls(hosts, vars_files, len(vars_files) - 1, created=False)
         new_path = hosts_file.parent / PEOPLE_FILE
         vars_files.append(parse_yaml(new_path, _NEW_FILE_TEXT))
         return cls(hosts, vars_files, len(vars_files) - 1, created=True)

@@ -107,25 +107,38 @@ def test_resolve_directory_and_file(inventory: Path) -> None:
     assert resolve_inventory_paths(hosts) == (hosts, (all_yml,))
 
 
+def _into_all_directory(inventory: Path) -> Path:
+    """Move group_vars/all.yml to group_vars/all/main.yml; return the directory."""
+    all_dir = inventory / "group_vars" / "all"
+    all_dir.mkdir()
+    (inventory / "group_vars" / "all.yml").rename(all_dir / "main.yml")
+    return all_dir
+
+
 def test_resolve_group_vars_directory_in_name_order(inventory: Path) -> None:
-    group_vars = inventory / "group_vars"
-    (group_vars / "all").mkdir()
-    (group_vars / "all" / "b.yml").write_text("x: 1\n")
-    (group_vars / "all" / "a.yaml").write_text("x: 1\n")
-    (group_vars / "all" / "notes.txt").write_text("not vars\n")
+    all_dir = _into_all_directory(inventory)
+    (all_dir / "b.yml").write_text("x: 1\n")
+    (all_dir / "a.yaml").write_text("x: 1\n")
+    (all_dir / "notes.txt").write_text("not vars\n")
 
     _, vars_files = resolve_inventory_paths(inventory)
 
-    assert vars_files == (
-        group_vars / "all.yml",
-        group_vars / "all" / "a.yaml",
-        group_vars / "all" / "b.yml",
-    )
+    assert vars_files == (all_dir / "a.yaml", all_dir / "b.yml", all_dir / "main.yml")
+
+
+def test_all_yml_beside_an_all_directory_is_refused(inventory: Path) -> None:
+    # Ansible reads only group_vars/all/ then: all.yml would be silently ignored.
+    (inventory / "group_vars" / "all").mkdir()
+    (inventory / "group_vars" / "all" / "x.yml").write_text("x: 1\n")
+
+    with pytest.raises(InventoryError) as info:
+        resolve_inventory_paths(inventory)
+    assert "all.yml: Ansible ignores this file because" in str(info.value)
 
 
 def test_later_vars_file_wins(inventory: Path) -> None:
-    (inventory / "group_vars" / "all").mkdir()
-    (inventory / "group_vars" / "all" / "zz-site.yml").write_text("cluster_name: other\n")
+    all_dir = _into_all_directory(inventory)
+    (all_dir / "zz-site.yml").write_text("cluster_name: other\n")
 
     assert load_cluster(inventory).name == "other"
 
@@ -175,8 +188,7 @@ def test_unreadable_file_is_a_problem(inventory: Path) -> None:
 
 
 def test_vault_encrypted_vars_file_is_skipped(inventory: Path) -> None:
-    (inventory / "group_vars" / "all").mkdir()
-    (inventory / "group_vars" / "all" / "vault.yml").write_text(
+    (_into_all_directory(inventory) / "vault.yml").write_text(
         "$ANSIBLE_VAULT;1.1;AES256\n6238363435626664\n"
     )
 

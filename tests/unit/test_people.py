@@ -140,9 +140,22 @@ def test_project_add_takes_the_next_gid(inventory):
         add_project(inventory, NewProject(name="speech"))
 
 
-def test_an_inventory_without_a_declaration_gets_its_own_people_file(inventory):
+def test_without_a_declaration_all_yml_receives_it(inventory):
     text = _vars(inventory).read_text()
     _vars(inventory).write_text(text[: text.index("# People and projects")])
+    add_project(inventory, NewProject(name="vision"))
+    assert not (inventory / PEOPLE_FILE).exists()  # a directory would hide all.yml
+    assert "cluster_projects:\n  - name: vision\n    gid: 20001\n" in _vars(inventory).read_text()
+    load_cluster(inventory)
+
+
+def test_without_a_declaration_an_all_directory_gets_people_yml(inventory):
+    text = _vars(inventory).read_text()
+    (inventory / "group_vars" / "all").mkdir()
+    (inventory / "group_vars" / "all" / "main.yml").write_text(
+        text[: text.index("# People and projects")]
+    )
+    _vars(inventory).unlink()
     add_project(inventory, NewProject(name="vision"))
     people = inventory / PEOPLE_FILE
     assert people.read_text().startswith("---\n# People and projects")

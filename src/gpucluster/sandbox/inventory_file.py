@@ -59,6 +59,15 @@ ansible_ssh_common_args: >-
 # nested Docker Engine, so it uses vfs on its own volume.
 docker_storage_driver: vfs
 
+# The containers' kernel has no nfsd: the file server runs NFS-Ganesha.
+nfs_server_backend: ganesha
+
+# The cluster registry's name, on the management node's storage address.
+common_hosts_aliases:
+  - name: "registry.{{{{ cluster_domain }}}}"
+    host: "{{{{ groups['management'][0] }}}}"
+    network: storage
+
 common_admin_users:
   - name: sandboxadmin
     ssh_keys:
@@ -107,9 +116,15 @@ def write_inventory(
     public_key: str,
     user_keys: dict[str, str],
 ) -> Path:
-    """Write hosts.yml, group_vars/all.yml and group_vars/all/people.yml; return the directory."""
+    """Write hosts.yml and group_vars/all/{main,people}.yml; return the directory.
+
+    Two files in group_vars/all/ (never an all.yml beside it: Ansible would then read
+    only the directory) so that `gpucluster user|project` edit people.yml alone.
+    """
     (inventory_dir / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
     (inventory_dir / "hosts.yml").write_text(render_hosts(nodes, macs))
-    (inventory_dir / "group_vars" / "all.yml").write_text(render_group_vars(state, public_key))
+    (inventory_dir / "group_vars" / "all" / "main.yml").write_text(
+        render_group_vars(state, public_key)
+    )
     (inventory_dir / "group_vars" / "all" / "people.yml").write_text(render_people(user_keys))
     return inventory_dir
