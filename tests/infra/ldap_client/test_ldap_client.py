@@ -47,7 +47,8 @@ def _may_log_in(inventory, user: dict) -> bool:
     if user.get("admin", False):
         return True
     groups = inventory.vars.get("group_names", [])
-    return bool({"login", "gpu"} & set(groups)) and bool(user.get("projects"))
+    open_to_projects = inventory.vars.get("ldap_client_login_groups_all_projects", ["login", "gpu"])
+    return bool(set(open_to_projects) & set(groups)) and bool(user.get("projects"))
 
 
 def test_sssd_runs(host):
