@@ -19,6 +19,10 @@ $gc install -i "$INVENTORY"
 $gc verify -i "$INVENTORY"
 echo
 echo "sandbox cluster installed. Inventory: $INVENTORY"
+USERS_DIR=$(dirname "$INVENTORY")/users
 echo "try: $gc install -i $INVENTORY   (a second run changes nothing)"
+echo "     ssh -i $USERS_DIR/alice alice@10.221.0.11 id   (an LDAP user on the login node)"
+echo "     $gc user add NAME --project vision --ssh-key KEY.pub -i $INVENTORY"
+echo "     $gc backup run -i $INVENTORY"
 echo "     $gc sandbox add gpu0$((GPU_NODES + 1))   (then the add-node command it prints)"
 echo "     $gc sandbox down"

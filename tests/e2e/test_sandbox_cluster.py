@@ -8,6 +8,7 @@ grow it by one GPU node, and prove the existing nodes only learned about it.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -17,6 +18,7 @@ from tests.e2e.conftest import docker_exec
 SERVICE_NODES = ["login01", "mgmt01", "fs01", "backup01"]
 ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
 ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
+ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
 
 
 def _inventory_with(src: Path, dst: Path, group: str, host: str, field: str, value: str) -> Path:
@@ -93,6 +95,104 @@ def test_status_reports_every_node_healthy_and_the_last_install(gpucluster, sand
 def test_verify_passes_on_the_installed_cluster(gpucluster, sandbox_inventory):
     result = gpucluster("verify", "-i", str(sandbox_inventory))
     assert result.rc == 0, result.output
+
+
+def _ssh(state_dir: Path, user: str, node: str, *command: str) -> subprocess.CompletedProcess:
+    """Log in as an LDAP user with the key the sandbox generated for them."""
+    sandbox = state_dir / "sandbox"
+    return subprocess.run(
+        [
+            "ssh",
+            "-i",
+            str(sandbox / "users" / user),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"UserKnownHostsFile={sandbox / 'known_hosts'}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "ConnectTimeout=10",
+            f"{user}@{ADDRESSES[node]}",
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_ldap_users_log_in_where_their_role_allows(sandbox_inventory, state_dir):
+    for node in ("login01", "gpu01"):
+        result = _ssh(state_dir, "alice", node, "id")
+        assert result.returncode == 0, (node, result.stderr)
+        assert "(vision)" in result.stdout and "(nlp)" not in result.stdout, result.stdout
+    denied = _ssh(state_dir, "alice", "mgmt01", "id")
+    assert denied.returncode != 0  # a plain user has no business on the management node
+    admin = _ssh(state_dir, "carol", "mgmt01", "sudo", "-n", "id", "-u")
+    assert admin.returncode == 0 and admin.stdout.strip() == "0", admin.stderr
+
+
+def test_user_and_project_commands_reach_every_node(gpucluster, sandbox_inventory, state_dir):
+    dave_key = state_dir / "sandbox" / "users" / "dave"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(dave_key)], check=True)
+    inventory = str(sandbox_inventory)
+    project = gpucluster("project", "add", "speech", "--edit-only", "-i", inventory)
+    assert project.rc == 0, project.output
+    added = gpucluster(
+        "user", "add", "dave", "--project", "speech", "--ssh-key", f"{dave_key}.pub",
+        "-i", inventory,
+    )  # fmt: skip
+    assert added.rc == 0, added.output
+    login = _ssh(state_dir, "dave", "gpu01", "id")
+    assert login.returncode == 0, login.stderr
+    assert "(speech)" in login.stdout
+    listing = docker_exec("fs01", "stat", "-c", "%a %g", "/srv/nfs/projects/speech")
+    assert listing.stdout.split() == ["2770", "20003"], listing.stdout
+
+    locked = gpucluster("user", "lock", "alice", "-i", inventory)
+    assert locked.rc == 0, locked.output
+    for node in ("login01", "gpu01"):
+        assert _ssh(state_dir, "alice", node, "id").returncode != 0, node
+    assert _ssh(state_dir, "bob", "login01", "id").returncode == 0  # others unaffected
+
+
+def test_backup_run_and_restore_through_the_cli(gpucluster, sandbox_inventory):
+    inventory = str(sandbox_inventory)
+    original = "/srv/nfs/home/bob/results.csv"
+    written = docker_exec(
+        "fs01", "sh", "-c", f"seq 1 5000 > {original} && chown 10002:10000 {original}"
+    )
+    assert written.returncode == 0, written.stderr
+    checksum = docker_exec("fs01", "sha256sum", original).stdout.split()[0]
+    run = gpucluster("backup", "run", "-i", inventory)
+    assert run.rc == 0, run.output
+    assert "fs01: fs01-" in run.output and "mgmt01: mgmt01-" in run.output
+    docker_exec("fs01", "rm", original)
+    restored = gpucluster(
+        "backup", "restore", "--source", f"fs01:{original}", "--to", f"fs01:{original}",
+        "-i", inventory,
+    )  # fmt: skip
+    assert restored.rc == 0, restored.output
+    assert docker_exec("fs01", "sha256sum", original).stdout.split()[0] == checksum
+    owner = docker_exec("fs01", "stat", "-c", "%u:%g", original).stdout.strip()
+    assert owner == "10002:10000"
+
+
+def test_secrets_never_reach_run_artifacts(sandbox_inventory, state_dir):
+    secrets = sorted(path for path in (sandbox_inventory / ".secrets").rglob("*") if path.is_file())
+    assert secrets, "the install generated no secrets"
+    values = [path.read_text().split()[0] for path in secrets]
+    for path in secrets:
+        assert path.stat().st_mode & 0o077 == 0, path
+    for artifact in (state_dir / "runs").rglob("*"):
+        if artifact.is_file():
+            text = artifact.read_text(errors="replace")
+            for path, value in zip(secrets, values, strict=True):
+                assert value not in text, f"{path.name} leaked into {artifact}"
 
 
 def test_add_node_rejects_a_duplicate_address_and_leaves_inventory_alone(

@@ -17,7 +17,12 @@ from gpucluster.runner import RunRequest
 
 def run(args: argparse.Namespace, console: Console) -> int:
     path = inventory_path(args.inventory)
-    request = RunRequest(playbook="remove-node.yml", inventory=path, command_name="remove-node")
+    request = RunRequest(
+        playbook="remove-node.yml",
+        inventory=path,
+        command_name="remove-node",
+        extravars={"gpucluster_removed_nodes": [args.name]},
+    )
     return edit_then_run(
         console,
         lambda: remove_node(path, args.name),

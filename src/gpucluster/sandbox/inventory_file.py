@@ -62,6 +62,10 @@ docker_storage_driver: vfs
 # The containers' kernel has no nfsd: the file server runs NFS-Ganesha.
 nfs_server_backend: ganesha
 
+# No Kubernetes package source is reachable from here: kubeadm and kubelet
+# are not installed, and the steps that need them are reported as not run.
+kubernetes_node_package_source: none
+
 # The cluster registry's name, on the management node's storage address.
 common_hosts_aliases:
   - name: "registry.{{{{ cluster_domain }}}}"

@@ -57,7 +57,8 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
     """Start a node's container on both networks, reachable by SSH with our key."""
     api = client.api
     host_config = api.create_host_config(
-        cap_add=["SYS_ADMIN", "NET_ADMIN"],
+        # DAC_READ_SEARCH: NFS-Ganesha's VFS backend opens files by handle.
+        cap_add=["SYS_ADMIN", "NET_ADMIN", "DAC_READ_SEARCH"],
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         cgroupns="host",
         binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
@@ -70,8 +71,9 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
         NODE_IMAGE,
         name=node.container_name,
         hostname=node.name,
-        # Nested container engines keep their data on volumes, not the overlay root.
-        volumes=["/var/lib/docker", "/var/lib/containerd"],
+        # Nested container engines keep their data on volumes, not the overlay root,
+        # and so does the NFS server: Ganesha needs file handles, which overlay lacks.
+        volumes=["/var/lib/docker", "/var/lib/containerd", "/srv/nfs"],
         host_config=host_config,
         networking_config=networking,
         stop_signal="SIGRTMIN+3",
