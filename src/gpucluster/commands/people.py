@@ -64,24 +64,23 @@ def user_add(args: argparse.Namespace, console: Console) -> int:
     )
 
 
-def user_lock(args: argparse.Namespace, console: Console) -> int:
+def _set_locked(args: argparse.Namespace, console: Console, locked: bool) -> int:
     path = inventory_path(args.inventory)
+    verb = "lock" if locked else "unlock"
     return edit_then_run(
         console,
-        lambda: set_user_locked(path, args.name, locked=True),
-        f"locked user {args.name} in {path}",
-        _apply(path, "user lock", args.edit_only),
+        lambda: set_user_locked(path, args.name, locked=locked),
+        f"{verb}ed user {args.name} in {path}",
+        _apply(path, f"user {verb}", args.edit_only),
     )
+
+
+def user_lock(args: argparse.Namespace, console: Console) -> int:
+    return _set_locked(args, console, locked=True)
 
 
 def user_unlock(args: argparse.Namespace, console: Console) -> int:
-    path = inventory_path(args.inventory)
-    return edit_then_run(
-        console,
-        lambda: set_user_locked(path, args.name, locked=False),
-        f"unlocked user {args.name} in {path}",
-        _apply(path, "user unlock", args.edit_only),
-    )
+    return _set_locked(args, console, locked=False)
 
 
 def project_add(args: argparse.Namespace, console: Console) -> int:
