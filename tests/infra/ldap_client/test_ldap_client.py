@@ -194,3 +194,9 @@ def test_admins_and_only_admins_get_sudo(host, inventory):
         result = host.run("sudo -l -U %s", user["name"])
         admin = user.get("admin", False) and not user.get("locked", False)
         assert (rule in result.stdout) == admin, (user["name"], result.stdout)
+
+
+def test_no_sssd_unit_failed(host):
+    # Socket units for responders that sssd.conf also starts fail and degrade the node.
+    failed = host.check_output("systemctl list-units --failed --plain --no-legend 'sssd*'")
+    assert failed.strip() == "", failed

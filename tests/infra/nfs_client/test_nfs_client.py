@@ -251,3 +251,11 @@ def test_datasets_are_read_by_all_and_written_by_admins_only(host, cluster, scra
     written = _put(host, cluster, by_admin, uid, cluster["admins_gid"], "x")
     assert written.ok, written.output
     assert cluster["fs"].file(by_admin).gid == cluster["admins_gid"]
+
+
+def test_no_nfs_unit_failed(host):
+    # run-rpc_pipefs.mount must be mounted, or masked where the kernel lacks rpc_pipefs.
+    failed = host.check_output(
+        "systemctl list-units --failed --plain --no-legend '*rpc*' '*.mount' 'nfs*'"
+    )
+    assert failed.strip() == "", failed
