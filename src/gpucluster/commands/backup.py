@@ -19,6 +19,8 @@ import posixpath
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,11 +145,16 @@ def created_archives(
     return created
 
 
-def _workdir() -> Path:
-    """A private (0700) directory on the controller for one restore's tar."""
+@contextmanager
+def _workdir() -> Iterator[Path]:
+    """A private (0700) directory on the controller for one restore's tar, removed after."""
     base = paths.state_dir() / "restore"
     base.mkdir(mode=0o700, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="restore-", dir=base))
+    workdir = Path(tempfile.mkdtemp(prefix="restore-", dir=base))
+    try:
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(args: argparse.Namespace, console: Console, path: Path) -> int:
@@ -188,35 +195,29 @@ def _list(args: argparse.Namespace, console: Console, path: Path) -> int:
 
 
 def _restore(args: argparse.Namespace, console: Console, path: Path, cluster: Cluster) -> int:
-    workdir = _workdir()
-    try:
+    with _workdir() as workdir:
         extravars = restore_extravars(cluster, args.source, args.to, args.snapshot, workdir)
-        request = RunRequest(
-            playbook="backup-restore.yml",
-            inventory=path,
-            command_name="backup-restore",
-            extravars=extravars,
-        )
-        result = run_with_progress(console, "backup restore", request)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return EXIT_OK if result.succeeded else EXIT_FAILED
+        return _run_restore(console, path, "backup-restore.yml", "backup restore", extravars)
 
 
 def _restore_ldap(args: argparse.Namespace, console: Console, path: Path) -> int:
-    extravars: dict[str, Any] = {"backup_restore_snapshot": check_snapshot(args.snapshot)}
-    workdir = _workdir()
-    try:
-        extravars["backup_restore_workdir"] = str(workdir)
-        request = RunRequest(
-            playbook="ldap-restore.yml",
-            inventory=path,
-            command_name="backup-restore-ldap",
-            extravars=extravars,
-        )
-        result = run_with_progress(console, "backup restore-ldap", request)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with _workdir() as workdir:
+        extravars: dict[str, Any] = {
+            "backup_restore_snapshot": check_snapshot(args.snapshot),
+            "backup_restore_workdir": str(workdir),
+        }
+        return _run_restore(console, path, "ldap-restore.yml", "backup restore-ldap", extravars)
+
+
+def _run_restore(
+    console: Console, path: Path, playbook: str, title: str, extravars: dict[str, Any]
+) -> int:
+    """Run a restore playbook; the run is named after the command (`backup-restore...`)."""
+    command = title.replace(" ", "-", 1)
+    request = RunRequest(
+        playbook=playbook, inventory=path, command_name=command, extravars=extravars
+    )
+    result = run_with_progress(console, title, request)
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
