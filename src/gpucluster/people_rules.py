@@ -120,6 +120,25 @@ def _bool_field(item: _Item, name: str) -> Iterator[Problem]:
         yield item.problem(name, f"{show(value)} is not true or false", line)
 
 
+def _unknown_fields(item: _Item, known: set[str], kind: str) -> Iterator[Problem]:
+    fields = ", ".join(sorted(known))
+    for unknown in sorted(set(map(str, item.value)) - known):
+        yield item.problem(unknown, f"unknown field ({kind} has {fields})")
+
+
+def _unique_id(item: _Item, name: str, taken: dict[object, str]) -> Iterator[Problem]:
+    """A required uid or gid, in range and not anyone else's; records it in `taken`."""
+    value, line = item.field(name)
+    if value is None:
+        yield item.problem(name, "missing")
+    elif not _is_id(value):
+        yield item.problem(name, _id_message(value), line)
+    elif value in taken:
+        yield item.problem(name, f"{value} is already the {name} of {taken[value]}", line)
+    else:
+        taken[value] = item.label
+
+
 def _group_problems(inv: RawInventory) -> Iterator[Problem]:
     for var in DEFAULT_GROUPS:
         raw = inv.cluster_vars.get(var)
@@ -150,14 +169,12 @@ def _group_ids(inv: RawInventory) -> dict[str, tuple[str, int]]:
 def _project_problems(inv: RawInventory, projects: list[_Item]) -> Iterator[Problem]:
     groups = _group_ids(inv)
     taken_names = {name: var for var, (name, _) in groups.items()}
-    taken_gids = {gid: var for var, (_, gid) in groups.items()}
+    taken_gids: dict[object, str] = {gid: var for var, (_, gid) in groups.items()}
     for item in projects:
         if not isinstance(item.value, Mapping):
             yield item.problem(None, "expected a mapping with name and gid")
             continue
-        for unknown in sorted(set(map(str, item.value)) - PROJECT_FIELDS):
-            fields = ", ".join(sorted(PROJECT_FIELDS))
-            yield item.problem(unknown, f"unknown field (a project has {fields})")
+        yield from _unknown_fields(item, PROJECT_FIELDS, "a project")
         name, line = item.field("name")
         if name is None:
             yield item.problem("name", "missing")
@@ -173,15 +190,7 @@ def _project_problems(inv: RawInventory, projects: list[_Item]) -> Iterator[Prob
             yield item.problem("name", f"{name} is already taken by {owner}", line)
         else:
             taken_names[name] = item.label
-        gid, line = item.field("gid")
-        if gid is None:
-            yield item.problem("gid", "missing")
-        elif not _is_id(gid):
-            yield item.problem("gid", _id_message(gid), line)
-        elif gid in taken_gids:
-            yield item.problem("gid", f"{gid} is already the gid of {taken_gids[gid]}", line)
-        else:
-            taken_gids[gid] = item.label
+        yield from _unique_id(item, "gid", taken_gids)
         description, line = item.field("description")
         if description is not None and not isinstance(description, str):
             yield item.problem("description", f"{show(description)} is not text", line)
@@ -189,14 +198,12 @@ def _project_problems(inv: RawInventory, projects: list[_Item]) -> Iterator[Prob
 
 def _user_problems(users: list[_Item], project_names: set[str]) -> Iterator[Problem]:
     names: dict[str, str] = {}
-    uids: dict[int, str] = {}
+    uids: dict[object, str] = {}
     for item in users:
         if not isinstance(item.value, Mapping):
             yield item.problem(None, "expected a mapping with name, uid, ssh_keys, projects")
             continue
-        for unknown in sorted(set(map(str, item.value)) - USER_FIELDS):
-            fields = ", ".join(sorted(USER_FIELDS))
-            yield item.problem(unknown, f"unknown field (a user has {fields})")
+        yield from _unknown_fields(item, USER_FIELDS, "a user")
         name, line = item.field("name")
         if name is None:
             yield item.problem("name", "missing")
@@ -213,15 +220,7 @@ def _user_problems(users: list[_Item], project_names: set[str]) -> Iterator[Prob
             yield item.problem("name", f"{name} is declared twice (also {names[name]})", line)
         else:
             names[name] = item.label
-        uid, line = item.field("uid")
-        if uid is None:
-            yield item.problem("uid", "missing")
-        elif not _is_id(uid):
-            yield item.problem("uid", _id_message(uid), line)
-        elif uid in uids:
-            yield item.problem("uid", f"{uid} is already the uid of {uids[uid]}", line)
-        else:
-            uids[uid] = item.label
+        yield from _unique_id(item, "uid", uids)
         full_name, line = item.field("full_name")
         if full_name is not None and not isinstance(full_name, str):
             yield item.problem("full_name", f"{show(full_name)} is not text", line)
