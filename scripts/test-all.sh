@@ -34,7 +34,7 @@ molecule_scenario() {
   return $rc
 }
 
-stage lint-python bash -c "ruff check src tests scripts roles molecule && ruff format --check src tests scripts roles molecule"
+stage lint-python bash -c "ruff check src tests scripts roles molecule plugins && ruff format --check src tests scripts roles molecule plugins"
 stage lint-yaml yamllint --strict .
 stage lint-ansible ansible-lint --profile production
 stage unit pytest tests/unit -q -rs

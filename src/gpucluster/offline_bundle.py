@@ -75,14 +75,44 @@ def role_settings(root: Path | None = None) -> dict[str, Any]:
     return settings
 
 
-def render(settings: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Any:
-    """A renderer of `{{ ... }}` expressions over the settings, as Ansible renders them."""
-    # Imported here: Ansible's import is slow and only this needs it.
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
+class SettingsRenderer:
+    """Renders `{{ ... }}` over role settings the way Ansible renders role defaults.
 
-    variables = {**settings, **(overrides or {})}
-    return Templar(loader=DataLoader(), variables=variables)
+    ansible-core 2.19 renders only strings trusted as templates; Ansible trusts role defaults,
+    role vars and inventory files, so the settings and the texts given here are trusted too.
+    Never pass a value a person typed at a prompt: that is data (gpucluster.untrusted).
+    """
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        # Imported here: Ansible's import is slow and only this needs it.
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.template import Templar
+
+        self._templar = Templar(loader=DataLoader(), variables=_trusted(dict(variables)))
+
+    def template(self, text: Any) -> Any:
+        """`text` (a string, or a structure of them) rendered over the settings."""
+        return self._templar.template(_trusted(text))
+
+
+def _trusted(value: Any) -> Any:
+    """`value` with every string marked as a template, as Ansible marks role files."""
+    from ansible.template import trust_as_template
+
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, Mapping):
+        return {key: _trusted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_trusted(item) for item in value]
+    return value
+
+
+def render(
+    settings: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> SettingsRenderer:
+    """A renderer of `{{ ... }}` expressions over the settings, as Ansible renders them."""
+    return SettingsRenderer({**settings, **(overrides or {})})
 
 
 def _kubeadm_image(repository: str, component: str, tag: str) -> tuple[str, str]:
@@ -115,10 +145,10 @@ def build(overrides: Mapping[str, Any] | None = None, root: Path | None = None) 
     """The bundle for the roles' defaults, with `overrides` (inventory values) applied."""
     base = root or paths.project_root()
     settings = role_settings(base)
-    templar = render(settings, overrides)
+    renderer = render(settings, overrides)
 
     def value(name: str) -> Any:
-        return templar.template("{{ " + name + " }}")
+        return renderer.template("{{ " + name + " }}")
 
     versions: dict[str, str] = value("kubernetes_node_package_versions")
     packages = tuple(

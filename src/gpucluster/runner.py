@@ -39,6 +39,7 @@ OUTCOME_EVENTS = {
 }
 
 ProgressCallback = Callable[[TaskOutcome], None]
+MITOGEN_SWITCH = "GPUCLUSTER_MITOGEN"
 
 
 @dataclass
@@ -94,7 +95,15 @@ def ansible_environment(inventory: Path) -> dict[str, str]:
             "ANSIBLE_FORCE_COLOR": "0",
         }
     )
+    if not mitogen_enabled():
+        env["ANSIBLE_STRATEGY"] = "linear"
     return env
+
+
+def mitogen_enabled() -> bool:
+    """ansible.cfg runs the mitogen strategy; GPUCLUSTER_MITOGEN=0 falls back to `linear`
+    (for a node whose Python mitogen cannot drive, or to compare timings)."""
+    return os.environ.get(MITOGEN_SWITCH, "1").strip().lower() not in ("0", "no", "false", "off")
 
 
 def _outcome_from_event(event: dict[str, Any], capture: frozenset[str]) -> TaskOutcome | None:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
+
+from gpucluster.offline_bundle import render
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 
@@ -30,8 +30,8 @@ def role_settings(role: str, host_vars: dict[str, Any]) -> dict[str, Any]:
         if path.exists():
             variables.update(yaml.safe_load(path.read_text()) or {})
     variables.update(host_vars)
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return {name: templar.template(variables[name]) for name in variables if name.startswith(role)}
+    renderer = render(variables)
+    return {name: renderer.template(variables[name]) for name in variables if name.startswith(role)}
 
 
 def fileserver_of(host: Any) -> str:
