@@ -7,6 +7,8 @@ built from input every rule accepted, or raises one `InventoryError` listing eve
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -23,6 +25,7 @@ from gpucluster.validation import (
     DEFAULT_STORAGE_MTU,
     NODE_GROUPS,
     RawInventory,
+    ScopedVars,
     check,
     parse_address,
     parse_network,
@@ -48,6 +51,10 @@ __all__ = [
 
 HOSTS_FILE_NAME = "hosts.yml"
 _VARS_SUFFIXES = (".yml", ".yaml")
+# What Ansible's host_group_vars plugin reads in group_vars/ and host_vars/.
+_SCOPED_SUFFIXES = ("", ".yml", ".yaml", ".json")
+MAX_FILE_BYTES = 1024 * 1024
+"""Larger than any inventory file a person writes; bigger input is refused unread."""
 _VAULT_HEADER = "$ANSIBLE_VAULT;"
 
 
@@ -223,19 +230,42 @@ def parse_yaml(path: Path, text: str) -> ParsedFile:
         document = yaml.load(text)
     except YAMLError as error:
         return ParsedFile(path, text, None, (_yaml_error_problem(path, text, error),), False)
+    except RecursionError:
+        problem = Problem(path, None, None, None, "invalid YAML: nested too deeply to read")
+        return ParsedFile(path, text, None, (problem,), False)
     return ParsedFile(path, text, document, tuple(duplicates), usable=True)
 
 
 def read_yaml(path: Path) -> ParsedFile:
-    """Read and parse one file; an unreadable file becomes a problem, not an exception."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+    """Read and parse one file; an unreadable file becomes a problem, not an exception.
+
+    Only regular files up to MAX_FILE_BYTES are read: a device or a huge file named as an
+    inventory file must not hang or exhaust the controller.
+    """
+
+    def unreadable(reason: str) -> ParsedFile:
         return ParsedFile(
             path, "", None, (Problem(path, None, None, None, f"cannot read: {reason}"),), False
         )
+
+    try:
+        text = read_limited_text(path, MAX_FILE_BYTES)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        if isinstance(error, OSError):
+            return unreadable(str(error.strerror))
+        return unreadable("not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error))
     return parse_yaml(path, text)
+
+
+def read_limited_text(path: Path, limit: int) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes; ValueError otherwise."""
+    with path.open("rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    return data.decode("utf-8")
 
 
 # --- finding the files -----------------------------------------------------------------------
@@ -281,6 +311,41 @@ def resolve_inventory_paths(path: Path) -> tuple[Path, tuple[Path, ...]]:
     elif present:
         files = present
     return hosts_file, tuple(file for file in files if file.is_file())
+
+
+def scoped_vars_paths(hosts_file: Path) -> list[tuple[str, str, Path]]:
+    """(kind, name, file) for every group_vars/<group> and host_vars/<host> file Ansible reads
+    beside the hosts file (group `all` excepted: resolve_inventory_paths covers it), in the
+    order Ansible applies them. Files for groups or hosts that do not exist are harmless:
+    the checker applies each file to its group's or host's nodes only."""
+    found: list[tuple[str, str, Path]] = []
+    for kind, folder in (("group", "group_vars"), ("host", "host_vars")):
+        directory = hosts_file.parent / folder
+        if not directory.is_dir():
+            continue
+        for entry in sorted(directory.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                name = entry.name
+                files = sorted(
+                    child
+                    for child in entry.iterdir()
+                    if child.suffix in _SCOPED_SUFFIXES and not child.name.startswith(".")
+                )
+            elif entry.suffix in _SCOPED_SUFFIXES:
+                name, files = entry.stem if entry.suffix else entry.name, [entry]
+            else:
+                continue
+            if kind == "group" and name == "all":
+                continue
+            found += [(kind, name, file) for file in files if not file.is_dir()]
+    return found
+
+
+def read_scoped_vars(hosts_file: Path) -> list[tuple[str, str, ParsedFile]]:
+    """The group_vars/<group> and host_vars/<host> files, parsed (see scoped_vars_paths)."""
+    return [(kind, name, read_yaml(file)) for kind, name, file in scoped_vars_paths(hosts_file)]
 
 
 # --- building the model ----------------------------------------------------------------------
@@ -337,7 +402,8 @@ def cluster_from_documents(
     about to write, exactly as it will be written. `extra_problems` are ones the caller found
     (e.g. about command-line values) and are reported together with the rest.
     """
-    files = (hosts, *vars_files)
+    scoped = read_scoped_vars(hosts.path)
+    files = (hosts, *vars_files, *(file for _, _, file in scoped))
     problems = [*extra_problems, *(problem for file in files for problem in file.problems)]
     if hosts.encrypted:
         problems.append(
@@ -349,7 +415,14 @@ def cluster_from_documents(
     if not all(file.usable for file in files) or hosts.encrypted:
         raise InventoryError(sort_problems(problems, order))
     inventory, rule_problems = check(
-        hosts.path, hosts.document, [(file.path, file.document) for file in vars_files]
+        hosts.path,
+        hosts.document,
+        [(file.path, file.document) for file in vars_files],
+        [
+            ScopedVars(kind, name, file.path, file.document)
+            for kind, name, file in scoped
+            if not file.encrypted
+        ],
     )
     problems = sort_problems([*problems, *rule_problems, *people_problems(inventory)], order)
     if problems:

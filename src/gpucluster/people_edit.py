@@ -23,7 +23,7 @@ from gpucluster.inventory import (
     read_yaml,
     resolve_inventory_paths,
 )
-from gpucluster.people_rules import ID_RANGE
+from gpucluster.people_rules import DEFAULT_FIRST_ID, FIRST_ID_VAR, LAST_ID
 from gpucluster.problems import InventoryError, Problem
 from gpucluster.yaml_writeback import DocumentLayout, write_atomically
 
@@ -162,9 +162,21 @@ def _all_declared(edit: _PeopleEdit, variable: str) -> list[Mapping[object, obje
     return []
 
 
-def _next_id(taken: Sequence[object], first: int) -> int:
-    numbers = [value for value in taken if isinstance(value, int) and value in ID_RANGE]
-    return max([first - 1, *numbers]) + 1
+def _first_declared_id(edit: _PeopleEdit) -> int:
+    """cluster_people_first_id as the inventory sets it (the last file wins, as in Ansible)."""
+    for file in reversed(edit.vars_files):
+        document = file.document
+        if isinstance(document, Mapping) and isinstance(document.get(FIRST_ID_VAR), int):
+            return int(document[FIRST_ID_VAR])
+    return DEFAULT_FIRST_ID
+
+
+def _next_id(edit: _PeopleEdit, taken: Sequence[object], first: int) -> int:
+    """The next free id after the highest declared one, never below the configured first id."""
+    start = max(first, _first_declared_id(edit))
+    ids = range(start, LAST_ID + 1)
+    numbers = [value for value in taken if isinstance(value, int) and value in ids]
+    return max([start - 1, *numbers]) + 1
 
 
 def _edit(path: Path, variable: str, change: Callable[[_PeopleEdit], None]) -> Cluster:
@@ -185,7 +197,9 @@ def add_user(path: Path, new: NewUser) -> Cluster:
             )
         entry = CommentedMap()
         entry["name"] = new.name
-        entry["uid"] = new.uid or _next_id([user.get("uid") for user in existing], FIRST_UID)
+        uids = [user.get("uid") for user in existing]
+        # An explicit id is kept as given (0 included) for the rules to judge, never replaced.
+        entry["uid"] = new.uid if new.uid is not None else _next_id(edit, uids, FIRST_UID)
         entry["full_name"] = new.full_name or new.name
         entry["ssh_keys"] = CommentedSeq(new.ssh_keys)
         entry["projects"] = CommentedSeq(new.projects)
@@ -225,7 +239,7 @@ def add_project(path: Path, new: NewProject) -> Cluster:
         entry = CommentedMap()
         entry["name"] = new.name
         gids = [project.get("gid") for project in existing]
-        entry["gid"] = new.gid or _next_id(gids, FIRST_PROJECT_GID)
+        entry["gid"] = new.gid if new.gid is not None else _next_id(edit, gids, FIRST_PROJECT_GID)
         if new.description:
             entry["description"] = new.description
         projects.append(entry)

@@ -23,46 +23,105 @@ SSH_KEY = re.compile(
     r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com"
     r"|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?"
 )
-ID_RANGE = range(1000, 60000)
-"""Ids of declared users and groups: above the distribution's system ids, below the
-ranges systemd and `nobody` use, so they can never collide with a local account."""
+DEFAULT_FIRST_ID = 10000
+"""Where declared uids and gids start by default: above every id a distribution, a package or
+a local administrator allocates (Debian's adduser stops at 59999 but starts at 1000, so local
+accounts of the first nine thousand are left room)."""
+LAST_ID = 59999
+"""The last declared id: systemd's dynamic users and `nobody` live above it."""
+FIRST_ID_VAR = "cluster_people_first_id"
 
 DEFAULT_GROUPS = {
     "cluster_people_group": ("people", 10000),
     "cluster_admins_group": ("admins", 10001),
 }
-RESERVED_NAMES = frozenset(
+DISTRIBUTION_NAMES = frozenset(
     [
-        "root",
-        "daemon",
-        "bin",
-        "sys",
-        "sync",
-        "games",
-        "man",
-        "lp",
-        "mail",
-        "news",
-        "uucp",
-        "proxy",
-        "www-data",
-        "backup",
-        "list",
-        "irc",
-        "nobody",
-        "nogroup",
-        "sshd",
-        "_apt",
-        "messagebus",
-        "openldap",
-        "docker",
-        "sudo",
-        "adm",
-        "users",
-        "staff",
+        # Debian's base-passwd users and groups, and those of Ubuntu's server image.
+        *("root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news"),
+        *("uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup"),
+        *("adm", "tty", "disk", "kmem", "dialout", "fax", "voice", "cdrom", "floppy", "tape"),
+        *("sudo", "audio", "dip", "operator", "src", "shadow", "utmp", "video", "sasl"),
+        *("plugdev", "staff", "users", "wheel", "input", "kvm", "render", "sgx", "netdev"),
+        *("crontab", "syslog", "ssl-cert", "lxd", "landscape", "pollinate", "tcpdump", "tss"),
+        *("uuidd", "dnsmasq", "usbmux", "fwupd-refresh", "polkitd", "messagebus", "_apt"),
+        *("systemd-journal", "systemd-network", "systemd-resolve", "systemd-timesync"),
+        *("systemd-coredump", "systemd-oom", "sshd", "_ssh", "_chrony", "chrony", "ntp"),
+        # Accounts of the packages the roles install on the nodes.
+        *("openldap", "sssd", "_rpc", "statd", "docker", "containerd", "nvidia-persistenced"),
+        *("borg", "docker-registry", "prometheus", "postgres", "mlflow"),
     ]
 )
-"""Local accounts and groups of a Debian or Ubuntu node that an LDAP name must not shadow."""
+"""Local accounts and groups of a Debian or Ubuntu node that an LDAP name must not shadow:
+sssd answers for LDAP names too, so a project called `sudo` or `adm` would hand its members
+that group's powers on every node."""
+COMMON_DEFAULTS = Path("roles") / "common" / "defaults" / "main.yml"
+"""Where the local admin group's default name is set (role common)."""
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """The names and ids a declaration must not take, and why each is taken."""
+
+    names: Mapping[str, str]  # name -> who has it
+    ids: range
+
+    def owner(self, name: object) -> str | None:
+        return self.names.get(name) if isinstance(name, str) else None
+
+
+def _admin_group_default() -> str:
+    """role common's `common_admin_group` default, read from the role (one source of truth)."""
+    from gpucluster.paths import project_root
+
+    try:
+        text = (project_root() / COMMON_DEFAULTS).read_text(encoding="utf-8")
+    except (OSError, RuntimeError):
+        return "gpuadmin"
+    match = re.search(r"^common_admin_group:\s*([a-z_][a-z0-9_-]*)\s*$", text, re.MULTILINE)
+    return match.group(1) if match else "gpuadmin"
+
+
+def reserved(inv: RawInventory) -> Reserved:
+    """What the cluster itself uses: distribution accounts, the local admin group and admin
+    users of role common, and ids below the configured first id."""
+    names = {name: "a local account or group of every node" for name in DISTRIBUTION_NAMES}
+    raw_group = inv.cluster_vars.get("common_admin_group")
+    admin_group = raw_group.value if raw_group is not None else _admin_group_default()
+    if isinstance(admin_group, str):
+        names[admin_group] = "the local admin group (common_admin_group: passwordless sudo)"
+    raw_admins = inv.cluster_vars.get("common_admin_users")
+    admins = raw_admins.value if raw_admins is not None else None
+    if isinstance(admins, Sequence) and not isinstance(admins, str):
+        for admin in admins:
+            name = admin.get("name") if isinstance(admin, Mapping) else None
+            if isinstance(name, str):
+                names[name] = "a local admin user (common_admin_users)"
+    return Reserved(names, range(_first_id(inv), LAST_ID + 1))
+
+
+def _first_id(inv: RawInventory) -> int:
+    raw = inv.cluster_vars.get(FIRST_ID_VAR)
+    value = raw.value if raw is not None else DEFAULT_FIRST_ID
+    valid = isinstance(value, int) and not isinstance(value, bool) and 1000 <= value < LAST_ID
+    return value if valid else DEFAULT_FIRST_ID  # type: ignore[return-value]
+
+
+def _first_id_problems(inv: RawInventory) -> Iterator[Problem]:
+    raw = inv.cluster_vars.get(FIRST_ID_VAR)
+    if raw is None:
+        return
+    value = raw.value
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1000 <= value < LAST_ID):
+        yield Problem(
+            raw.file,
+            raw.line,
+            None,
+            FIRST_ID_VAR,
+            f"{show(value)} is not an id from 1000 to {LAST_ID - 1}: set it above every uid "
+            "and gid the nodes allocate locally",
+        )
+
 
 USER_FIELDS = {"name", "uid", "full_name", "ssh_keys", "projects", "admin", "locked"}
 PROJECT_FIELDS = {"name", "gid", "description"}
@@ -86,11 +145,6 @@ class _Item:
         return Problem(self.file, line or self.line, None, where, message)
 
 
-def _templated(value: object) -> bool:
-    """Values Ansible renders (lookups, variables) are checked by the roles, not here."""
-    return isinstance(value, str) and "{{" in value
-
-
 def _items(raw: RawValue | None, var: str) -> tuple[list[_Item], list[Problem]]:
     if raw is None or raw.value is None:
         return [], []
@@ -106,12 +160,15 @@ def _items(raw: RawValue | None, var: str) -> tuple[list[_Item], list[Problem]]:
     return items, []
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value in ID_RANGE
+def _is_id(value: object, ids: range) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in ids
 
 
-def _id_message(value: object) -> str:
-    return f"{show(value)} is not an id from {ID_RANGE.start} to {ID_RANGE.stop - 1}"
+def _id_message(value: object, ids: range) -> str:
+    return (
+        f"{show(value)} is not an id from {ids.start} to {ids.stop - 1} "
+        f"(declared ids start at {FIRST_ID_VAR}, above every local account)"
+    )
 
 
 def _bool_field(item: _Item, name: str) -> Iterator[Problem]:
@@ -126,20 +183,20 @@ def _unknown_fields(item: _Item, known: set[str], kind: str) -> Iterator[Problem
         yield item.problem(unknown, f"unknown field ({kind} has {fields})")
 
 
-def _unique_id(item: _Item, name: str, taken: dict[object, str]) -> Iterator[Problem]:
+def _unique_id(item: _Item, name: str, taken: dict[object, str], ids: range) -> Iterator[Problem]:
     """A required uid or gid, in range and not anyone else's; records it in `taken`."""
     value, line = item.field(name)
     if value is None:
         yield item.problem(name, "missing")
-    elif not _is_id(value):
-        yield item.problem(name, _id_message(value), line)
+    elif not _is_id(value, ids):
+        yield item.problem(name, _id_message(value, ids), line)
     elif value in taken:
         yield item.problem(name, f"{value} is already the {name} of {taken[value]}", line)
     else:
         taken[value] = item.label
 
 
-def _group_problems(inv: RawInventory) -> Iterator[Problem]:
+def _group_problems(inv: RawInventory, taken: Reserved) -> Iterator[Problem]:
     for var in DEFAULT_GROUPS:
         raw = inv.cluster_vars.get(var)
         if raw is None:
@@ -151,9 +208,11 @@ def _group_problems(inv: RawInventory) -> Iterator[Problem]:
         name, line = item.field("name")
         if name is not None and not (isinstance(name, str) and PROJECT_NAME.fullmatch(name)):
             yield item.problem("name", f"{show(name)} is not a group name", line)
+        elif taken.owner(name) is not None:
+            yield item.problem("name", f"{name} is already {taken.owner(name)}", line)
         gid, line = item.field("gid")
-        if gid is not None and not _is_id(gid):
-            yield item.problem("gid", _id_message(gid), line)
+        if gid is not None and not _is_id(gid, taken.ids):
+            yield item.problem("gid", _id_message(gid, taken.ids), line)
 
 
 def _group_ids(inv: RawInventory) -> dict[str, tuple[str, int]]:
@@ -166,7 +225,9 @@ def _group_ids(inv: RawInventory) -> dict[str, tuple[str, int]]:
     return groups
 
 
-def _project_problems(inv: RawInventory, projects: list[_Item]) -> Iterator[Problem]:
+def _project_problems(
+    inv: RawInventory, projects: list[_Item], taken: Reserved
+) -> Iterator[Problem]:
     groups = _group_ids(inv)
     taken_names = {name: var for var, (name, _) in groups.items()}
     taken_gids: dict[object, str] = {gid: var for var, (_, gid) in groups.items()}
@@ -185,18 +246,21 @@ def _project_problems(inv: RawInventory, projects: list[_Item]) -> Iterator[Prob
                 "letters, digits or '-', 2-31 characters)",
                 line,
             )
-        elif name in taken_names or name in RESERVED_NAMES:
-            owner = taken_names.get(name, "a local group of every node")
-            yield item.problem("name", f"{name} is already taken by {owner}", line)
+        elif name in taken_names:
+            yield item.problem("name", f"{name} is already taken by {taken_names[name]}", line)
+        elif taken.owner(name) is not None:
+            yield item.problem("name", f"{name} is already {taken.owner(name)}", line)
         else:
             taken_names[name] = item.label
-        yield from _unique_id(item, "gid", taken_gids)
+        yield from _unique_id(item, "gid", taken_gids, taken.ids)
         description, line = item.field("description")
         if description is not None and not isinstance(description, str):
             yield item.problem("description", f"{show(description)} is not text", line)
 
 
-def _user_problems(users: list[_Item], project_names: set[str]) -> Iterator[Problem]:
+def _user_problems(
+    users: list[_Item], project_names: set[str], taken: Reserved
+) -> Iterator[Problem]:
     names: dict[str, str] = {}
     uids: dict[object, str] = {}
     for item in users:
@@ -214,13 +278,13 @@ def _user_problems(users: list[_Item], project_names: set[str]) -> Iterator[Prob
                 "at most 32, not starting with a digit or '-')",
                 line,
             )
-        elif name in RESERVED_NAMES:
-            yield item.problem("name", f"{name} is a local account of every node", line)
+        elif taken.owner(name) is not None:
+            yield item.problem("name", f"{name} is already {taken.owner(name)}", line)
         elif name in names:
             yield item.problem("name", f"{name} is declared twice (also {names[name]})", line)
         else:
             names[name] = item.label
-        yield from _unique_id(item, "uid", uids)
+        yield from _unique_id(item, "uid", uids, taken.ids)
         full_name, line = item.field("full_name")
         if full_name is not None and not isinstance(full_name, str):
             yield item.problem("full_name", f"{show(full_name)} is not text", line)
@@ -239,7 +303,7 @@ def _user_problems(users: list[_Item], project_names: set[str]) -> Iterator[Prob
 
 
 def _ssh_key_problem(value: object) -> str | None:
-    if _templated(value) or (isinstance(value, str) and SSH_KEY.fullmatch(value.strip())):
+    if isinstance(value, str) and SSH_KEY.fullmatch(value.strip()):
         return None
     return "is not an SSH public key (type, base64 key, optional comment, on one line)"
 
@@ -261,10 +325,12 @@ def _list_field(
 
 def people_problems(inv: RawInventory) -> Iterator[Problem]:
     """Every problem in the people and projects declaration."""
-    yield from _group_problems(inv)
+    taken = reserved(inv)
+    yield from _first_id_problems(inv)
+    yield from _group_problems(inv, taken)
     projects, problems = _items(inv.cluster_vars.get("cluster_projects"), "cluster_projects")
     yield from problems
-    yield from _project_problems(inv, projects)
+    yield from _project_problems(inv, projects, taken)
     project_names = {
         str(item.value.get("name"))
         for item in projects
@@ -272,4 +338,4 @@ def people_problems(inv: RawInventory) -> Iterator[Problem]:
     }
     users, problems = _items(inv.cluster_vars.get("cluster_users"), "cluster_users")
     yield from problems
-    yield from _user_problems(users, project_names)
+    yield from _user_problems(users, project_names, taken)

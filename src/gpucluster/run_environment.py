@@ -29,11 +29,15 @@ _ALLOWED_NAMES = frozenset(
     }
 )
 _ALLOWED_PREFIXES = ("ANSIBLE_", "RUNNER_", "AWX_", "JOB_")
-_SECRET_MARKERS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIAL", "_KEY")
+_SECRET_MARKERS = ("PASS", "TOKEN", "SECRET", "CREDENTIAL", "_KEY")
 
 
 def looks_secret(name: str) -> bool:
-    """True for variable names that conventionally carry credentials."""
+    """True for variable names that conventionally carry credentials.
+
+    `PASS` covers PASSWORD, PASSWD, PASSPHRASE and Ansible's own *_PASS settings
+    (ANSIBLE_BECOME_PASS, ANSIBLE_SSH_PASS); a `*_FILE` variable names a file and is kept.
+    """
     upper = name.upper()
     return any(marker in upper for marker in _SECRET_MARKERS) and not upper.endswith("_FILE")
 

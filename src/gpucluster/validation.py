@@ -15,6 +15,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from gpucluster.problems import Problem
+from gpucluster.untrusted import template_problems
 
 NODE_GROUPS: tuple[str, ...] = ("login", "management", "fileserver", "backup", "gpu")
 """The node groups of a cluster. Every one must have at least one host: a cluster without a
@@ -31,7 +32,20 @@ CLUSTER_VARS: tuple[str, ...] = (
     "cluster_admins_group",
     "cluster_projects",
     "cluster_users",
+    "cluster_people_first_id",
+    # Role common's local admins: declared people must not take their names.
+    "common_admin_group",
+    "common_admin_users",
 )
+HOST_FIELDS: tuple[str, ...] = (
+    "ansible_host",
+    "storage_address",
+    "storage_interface",
+    "storage_mac",
+)
+"""The per-node variables gpucluster reads, checks and writes (add-node)."""
+RESERVED_HOST_NAMES = frozenset({"all", "ungrouped", "localhost"})
+"""Names Ansible reads as a pattern or an implicit host, never as one inventory node."""
 DEFAULT_STORAGE_MTU = 1500
 MTU_RANGE = range(576, 9216 + 1)
 
@@ -92,6 +106,18 @@ class RawInventory:
     cluster_vars: Mapping[str, RawValue]
     groups_readable: bool
     children_line: int | None
+    scoped_files: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScopedVars:
+    """One group_vars/<group> or host_vars/<host> document: Ansible applies it to that group's
+    or that host's nodes only, so the checker must read it too."""
+
+    kind: str  # "group" or "host"
+    name: str
+    file: Path
+    document: object
 
 
 def key_line(mapping: object, key: object) -> int | None:
@@ -157,8 +183,17 @@ def show(value: object, *, quote_text: bool = False) -> str:
     if value is None:
         return "an empty value"
     if isinstance(value, str) and not quote_text and _PLAIN_TEXT.fullmatch(value):
-        return value
-    return repr(str(value) if isinstance(value, str) else value)
+        return _shorten(value)
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return _shorten(repr(str(value) if isinstance(value, str) else value))
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """At most `limit` characters: a message stays one readable line whatever was typed."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _at(line: int | None) -> str:
@@ -282,13 +317,63 @@ class _Reader:
         self.hosts.append(RawHost(name, group, line, fields))
 
 
+def _merge_scoped(
+    hosts: list[RawHost], scoped: Sequence[ScopedVars], problems: list[Problem]
+) -> list[RawHost]:
+    """Hosts with the node variables of their group_vars/<group> and host_vars/<host> files.
+
+    Precedence as in Ansible: group files under the host's own entry, host files over it. A
+    cluster-wide variable in such a file would apply to part of the cluster only, which is
+    never what the operator meant, so it is a problem.
+    """
+    for vars_ in scoped:
+        if vars_.document is None:
+            continue
+        if not isinstance(vars_.document, Mapping):
+            problems.append(
+                Problem(vars_.file, None, None, None, "expected a mapping of variables")
+            )
+            continue
+        for name in CLUSTER_VARS:
+            if name in vars_.document:
+                problems.append(
+                    Problem(
+                        vars_.file,
+                        key_line(vars_.document, name),
+                        None,
+                        name,
+                        "a cluster-wide variable: set it in group_vars/all, not for one "
+                        f"{vars_.kind}",
+                    )
+                )
+    merged = []
+    for host in hosts:
+        fields = dict(host.fields)
+        for vars_ in scoped:
+            applies = (vars_.kind == "group" and vars_.name == host.group) or (
+                vars_.kind == "host" and vars_.name == host.label
+            )
+            if not applies or not isinstance(vars_.document, Mapping):
+                continue
+            for field in HOST_FIELDS:
+                if field in vars_.document and (vars_.kind == "host" or field not in host.fields):
+                    line = key_line(vars_.document, field)
+                    fields[field] = RawValue(vars_.document[field], vars_.file, line)
+        merged.append(RawHost(host.name, host.group, host.line, fields))
+    return merged
+
+
 def read_raw_inventory(
-    hosts_file: Path, hosts_document: object, vars_documents: Sequence[tuple[Path, object]]
+    hosts_file: Path,
+    hosts_document: object,
+    vars_documents: Sequence[tuple[Path, object]],
+    scoped: Sequence[ScopedVars] = (),
 ) -> tuple[RawInventory, list[Problem]]:
     """Collect what the rules need from parsed documents, plus the shape problems found.
 
     Cluster variables are merged like Ansible does for the `all` group: `all.vars` in the hosts
     file first, then each group_vars file in order, a later definition replacing an earlier one.
+    Node variables from group_vars/<group> and host_vars/<host> are merged into their hosts.
     """
     reader = _Reader(hosts_file)
     reader.read(hosts_document)
@@ -308,10 +393,11 @@ def read_raw_inventory(
         hosts_file=hosts_file,
         vars_files=tuple(file for file, _ in vars_documents),
         groups=tuple(reader.groups),
-        hosts=tuple(reader.hosts),
+        hosts=tuple(_merge_scoped(reader.hosts, scoped, problems)),
         cluster_vars=cluster_vars,
         groups_readable=reader.groups_readable,
         children_line=reader.children_line,
+        scoped_files=tuple(vars_.file for vars_ in scoped),
     )
     return inventory, problems
 
@@ -331,9 +417,11 @@ def _file_order_then_new(hosts: Iterable[RawHost]) -> list[RawHost]:
 
 
 def _host_problem(inv: RawInventory, host: RawHost, field: str | None, message: str) -> Problem:
+    """A problem about one host, located where the field is set (hosts file or host_vars)."""
     raw = host.fields.get(field) if field is not None else None
-    line = raw.line if raw is not None else host.line
-    return Problem(inv.hosts_file, line, host.label, field, message)
+    if raw is not None:
+        return Problem(raw.file, raw.line, host.label, field, message)
+    return Problem(inv.hosts_file, host.line, host.label, field, message)
 
 
 def _address(host: RawHost, field: str) -> IPv4Address | None:
@@ -405,9 +493,20 @@ def hosts_in_one_group(inv: RawInventory) -> Iterator[Problem]:
 
 
 def host_names(inv: RawInventory) -> Iterator[Problem]:
-    """Host names become DNS names and Kubernetes node names, so they must be RFC 1123 labels."""
+    """Host names become DNS names and Kubernetes node names, so they must be RFC 1123 labels,
+    and Ansible must read them as one host: not a group, `all`, `ungrouped` or `localhost`."""
+    group_names = {group.name for group in inv.groups} | set(NODE_GROUPS)
     for host in inv.hosts:
-        if not is_label(host.name):
+        if host.name in RESERVED_HOST_NAMES or host.name in group_names:
+            what = "a group" if host.name in group_names else "a name Ansible reserves"
+            yield _host_problem(
+                inv,
+                host,
+                None,
+                f"{host.label} is {what}: Ansible would read it as a host pattern, "
+                "not as this node; choose another name",
+            )
+        elif not is_label(host.name):
             yield _host_problem(
                 inv,
                 host,
@@ -666,7 +765,23 @@ def single_management_node(inv: RawInventory) -> Iterator[Problem]:
         )
 
 
+def values_are_data(inv: RawInventory) -> Iterator[Problem]:
+    """No value gpucluster reads or writes may hold template syntax: Ansible would run it on
+    the controller (see gpucluster.untrusted)."""
+    for name, raw in inv.cluster_vars.items():
+        for where, line, message in template_problems(raw.value, name, raw.line):
+            yield Problem(raw.file, line, None, where, message)
+    for host in inv.hosts:
+        for field in HOST_FIELDS:
+            raw = host.fields.get(field)
+            if raw is None:
+                continue
+            for where, line, message in template_problems(raw.value, field, raw.line):
+                yield Problem(raw.file, line, host.label, where, message)
+
+
 RULES: tuple[Rule, ...] = (
+    values_are_data,
     unknown_groups,
     required_groups,
     hosts_in_one_group,
@@ -691,12 +806,16 @@ def validate(inv: RawInventory) -> list[Problem]:
 
 
 def check(
-    hosts_file: Path, hosts_document: object, vars_documents: Sequence[tuple[Path, object]]
+    hosts_file: Path,
+    hosts_document: object,
+    vars_documents: Sequence[tuple[Path, object]],
+    scoped: Sequence[ScopedVars] = (),
 ) -> tuple[RawInventory, list[Problem]]:
     """Read the documents and run every rule; problems come sorted by file, then line."""
-    inventory, problems = read_raw_inventory(hosts_file, hosts_document, vars_documents)
+    inventory, problems = read_raw_inventory(hosts_file, hosts_document, vars_documents, scoped)
     problems += validate(inventory)
-    return inventory, sort_problems(problems, (hosts_file, *inventory.vars_files))
+    files = (hosts_file, *inventory.vars_files, *inventory.scoped_files)
+    return inventory, sort_problems(problems, files)
 
 
 def sort_problems(problems: Iterable[Problem], files: Sequence[Path]) -> list[Problem]:

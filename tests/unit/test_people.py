@@ -75,8 +75,8 @@ def test_a_project_gid_may_not_reuse_the_people_group(inventory):
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("uid: 10001", "uid: 0", "cluster_users[0].uid: 0 is not an id from 1000 to 59999"),
-        ("name: alice", "name: root", "cluster_users[0].name: root is a local account"),
+        ("uid: 10001", "uid: 0", "cluster_users[0].uid: 0 is not an id from 10000 to 59999"),
+        ("name: alice", "name: root", "cluster_users[0].name: root is already a local account"),
         ("name: alice", "name: Alice", "cluster_users[0].name: Alice is not a user name"),
         ("admin: true", "admin: yes please", "cluster_users[1].admin: 'yes please' is not true"),
         ("- name: vision", "- name: v", "cluster_projects[0].name: v is not a project name"),
@@ -89,13 +89,14 @@ def test_bad_fields_are_named(inventory, old, new, expected):
     assert any(expected in problem for problem in _problems(inventory)), _problems(inventory)
 
 
-def test_templated_keys_are_left_to_ansible(inventory):
+def test_templated_keys_are_refused(inventory):
     _replace(
         _vars(inventory),
         '- "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFsaWNl',
         "- \"{{ lookup('file', 'k.pub') }}\" #",
     )
-    load_cluster(inventory)
+    problems = _problems(inventory)
+    assert any("cluster_users[0].ssh_keys[0]: holds template syntax" in p for p in problems)
 
 
 def test_user_add_appends_with_the_next_uid_and_keeps_comments(inventory):

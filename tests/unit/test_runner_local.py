@@ -65,6 +65,8 @@ def _all_text_under(directory: Path) -> str:
 def test_real_run_reports_stats_and_leaks_no_secret(tmp_path, local_inventory, monkeypatch):
     monkeypatch.setenv("GPUCLUSTER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("OPERATOR_API_TOKEN", SECRET)
+    monkeypatch.setenv("ANSIBLE_BECOME_PASS", SECRET)
+    monkeypatch.setenv("ANSIBLE_SSH_PASS", SECRET)
     secrets = tmp_path / "secrets.yml"
     secrets.write_text(f"local_secret: {SECRET}\n")
     secrets.chmod(0o600)
@@ -86,7 +88,7 @@ def test_real_run_reports_stats_and_leaks_no_secret(tmp_path, local_inventory, m
     assert stats.changed == 1
     assert stats.failed == 0 and stats.rescued == 1
     assert target.read_text() == "hello\n"
-    assert result.results_of("Report")["localnode"]["msg"] == str(len(SECRET))
+    assert str(result.results_of("Report")["localnode"]["msg"]) == str(len(SECRET))
     assert [o.status for o in seen if o.task == "Change something"] == ["changed"]
     # The run keeps its artifacts, and no secret from the env or a vars file is in them.
     assert (result.run_dir / "artifacts").is_dir()
@@ -123,6 +125,10 @@ def test_clean_environment_drops_secrets_and_strangers():
         "HOME": "/root",
         "ANSIBLE_VAULT_PASSWORD_FILE": "/x",
         "ANSIBLE_BECOME_PASSWORD": "p",
+        "ANSIBLE_BECOME_PASS": "p",
+        "ANSIBLE_SSH_PASS": "p",
+        "ANSIBLE_CONNECTION_PASSWORD_FILE": "/y",
+        "ANSIBLE_VAULT_PASSWORD": "p",
         "AWS_SECRET_ACCESS_KEY": "k",
         "RANDOM_VAR": "v",
     }
@@ -130,4 +136,5 @@ def test_clean_environment_drops_secrets_and_strangers():
         "PATH": "/bin",
         "HOME": "/root",
         "ANSIBLE_VAULT_PASSWORD_FILE": "/x",
+        "ANSIBLE_CONNECTION_PASSWORD_FILE": "/y",
     }

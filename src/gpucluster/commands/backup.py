@@ -35,6 +35,7 @@ from gpucluster.commands.common import inventory_path, load_or_report, run_with_
 from gpucluster.inventory import Cluster
 from gpucluster.run_result import RunResult
 from gpucluster.runner import RunRequest
+from gpucluster.untrusted import TEMPLATE_MESSAGE, template_marker
 
 ARCHIVES_BEFORE = "Archives before the run"
 ARCHIVES_AFTER = "Archives after the run"
@@ -76,6 +77,8 @@ def parse_host_path(text: str, option: str) -> HostPath:
         raise BadRequest(f"{option} {text!r}: PATH must not contain '..'")
     if _CONTROL_CHARACTERS.search(path):
         raise BadRequest(f"{option} {text!r}: PATH contains control characters")
+    if template_marker(path) is not None:
+        raise BadRequest(f"{option} {text!r}: PATH {TEMPLATE_MESSAGE}")
     normalised = posixpath.normpath(path)
     if normalised.startswith("//"):
         normalised = "/" + normalised.lstrip("/")

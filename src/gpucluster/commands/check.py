@@ -19,6 +19,7 @@ from gpucluster.inventory import Cluster
 from gpucluster.progress import ProgressPrinter
 from gpucluster.run_result import RunResult
 from gpucluster.runner import RunRequest, run_playbook
+from gpucluster.secrets_tracking import SECRETS_DIR_NAME, tracked_secret_files
 
 REPORT_TASK = "Report preflight"
 
@@ -69,6 +70,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if cluster is None:
         return EXIT_BAD_INPUT
     console.print(f"inventory {path}: {len(cluster.nodes)} nodes, valid")
+    inventory_dir = cluster.hosts_file.parent
+    tracked = tracked_secret_files(inventory_dir)
+    if tracked:
+        console.print(
+            f"[bold yellow]warning:[/] {inventory_dir / SECRETS_DIR_NAME}: git tracks "
+            f"{len(tracked)} secret file(s) ({', '.join(tracked[:3])}): "
+            f"`git rm -r --cached {SECRETS_DIR_NAME}`, add it to .gitignore, and change "
+            "those passwords: they are in the history",
+            soft_wrap=True,
+        )
     if args.offline:
         return EXIT_OK
     request = RunRequest(

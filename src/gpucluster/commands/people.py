@@ -15,10 +15,13 @@ from rich.console import Console
 
 from gpucluster.commands import EXIT_BAD_INPUT
 from gpucluster.commands.common import edit_then_run, inventory_path
+from gpucluster.inventory import read_limited_text
 from gpucluster.people_edit import NewProject, NewUser, add_project, add_user, set_user_locked
 from gpucluster.runner import RunRequest
 
 PEOPLE_PLAYBOOK = "people.yml"
+MAX_KEY_FILE_BYTES = 64 * 1024
+"""A public key file holds a few keys of under 1 KiB each; anything bigger is not one."""
 
 
 def _apply(path: Path, command: str, edit_only: bool) -> RunRequest | None:
@@ -32,9 +35,12 @@ def _read_keys(files: list[str], console: Console) -> tuple[str, ...] | None:
     keys: list[str] = []
     for name in files:
         try:
-            text = Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            console.print(f"[bold red]error:[/] {name}: cannot read the SSH public key: {error}")
+            text = read_limited_text(Path(name), MAX_KEY_FILE_BYTES)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            if isinstance(error, UnicodeDecodeError):
+                reason = "not UTF-8 text"
+            console.print(f"[bold red]error:[/] {name}: cannot read the SSH public key: {reason}")
             return None
         if "PRIVATE KEY" in text:
             console.print(f"[bold red]error:[/] {name}: this is a private key; pass the .pub file")
