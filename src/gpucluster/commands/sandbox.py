@@ -14,14 +14,14 @@ from gpucluster.sandbox.nodes import SandboxError
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
-    inventory = cluster.up(args.gpu_nodes)
+    inventory = cluster.up(args.gpu_nodes, report=lambda note: console.print(note, highlight=False))
     console.print(f"sandbox up: inventory at {inventory}")
     console.print(f"next: gpucluster install -i {inventory}")
     return EXIT_OK
 
 
 def _add(args: argparse.Namespace, console: Console) -> int:
-    node, mac = cluster.add(args.name)
+    node, mac = cluster.add(args.name, report=lambda note: console.print(note, highlight=False))
     inventory = cluster.sandbox_paths().inventory
     console.print(f"sandbox node {node.name} booted (not yet in the inventory)")
     console.print(
@@ -54,7 +54,7 @@ def _down(_: argparse.Namespace, console: Console) -> int:
 
 
 def _prepare(_: argparse.Namespace, console: Console) -> int:
-    cluster.prepare()
+    cluster.prepare(report=lambda note: console.print(note, highlight=False))
     console.print("Docker engine running and node image present")
     return EXIT_OK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -12,6 +13,32 @@ from gpucluster import paths
 from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from gpucluster.commands.common import inventory_path, load_or_report
 from gpucluster.runner import ansible_environment
+
+
+def multiplexing_ssh_config(state_dir: Path, home: Path | None = None) -> Path:
+    """An ssh_config that makes testinfra's SSH backend reuse one connection per node.
+
+    testinfra runs every command of every test as its own `ssh` call; without a control
+    socket each pays a full handshake. Host keys are still checked: the inventory's own SSH
+    options (known_hosts, StrictHostKeyChecking) are passed on every call. The operator's
+    ~/.ssh/config still applies (jump hosts, users) after these lines.
+    """
+    sockets = state_dir / "cp"
+    sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lines = [
+        "# Written by `gpucluster verify`: one SSH connection per node for all its tests.",
+        "Host *",
+        "  ControlMaster auto",
+        f"  ControlPath {sockets}/verify-%C",
+        "  ControlPersist 120s",
+    ]
+    user_config = (home or Path.home()) / ".ssh" / "config"
+    if user_config.is_file():
+        lines += ["Match all", f"  Include {user_config}"]
+    config = state_dir / "verify-ssh_config"
+    config.write_text("\n".join(lines) + "\n")
+    config.chmod(0o600)
+    return config
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -26,6 +53,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         str(root / "tests" / "infra"),
         "--connection=ansible",
         f"--ansible-inventory={path.resolve()}",
+        f"--ssh-config={multiplexing_ssh_config(paths.state_dir())}",
         "-p",
         "no:cacheprovider",
         "-rs",

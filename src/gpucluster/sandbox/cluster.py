@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import docker
 from gpucluster import paths
 from gpucluster.sandbox import nodes as node_ops
 from gpucluster.sandbox.engine import ensure_engine
+from gpucluster.sandbox.host_limits import raise_inotify_instances
 from gpucluster.sandbox.image import ensure_image
 from gpucluster.sandbox.inventory_file import SANDBOX_USERS, write_inventory
 from gpucluster.sandbox.layout import SandboxNode, gpu_node, initial_nodes
@@ -58,10 +60,14 @@ def sandbox_paths() -> SandboxPaths:
     return SandboxPaths(paths.state_dir() / "sandbox")
 
 
-def prepare() -> docker.DockerClient:
-    """Engine running and node image built: what the sandbox and Molecule need."""
+def prepare(report: Callable[[str], None] = lambda _: None) -> docker.DockerClient:
+    """Engine running, node image built, host limits raised: what the sandbox and Molecule
+    need. `report` hears about each change made to the machine."""
     client = ensure_engine(paths.state_dir())
     ensure_image(client)
+    note = raise_inotify_instances()
+    if note is not None:
+        report(note)
     return client
 
 
@@ -85,10 +91,29 @@ def _boot(client: docker.DockerClient, node: SandboxNode, public_key: str) -> tu
     return mac, f"{node.address} {host_key}\n{node.name} {host_key}\n"
 
 
-def up(gpu_nodes: int) -> Path:
+def _boot_all(
+    client: docker.DockerClient, planned: list[SandboxNode], public_key: str
+) -> list[tuple[str, str]]:
+    """Boot every node in parallel; a SandboxError names every node that did not boot."""
+
+    def boot(node: SandboxNode) -> tuple[str, str] | node_ops.SandboxError:
+        try:
+            return _boot(client, node, public_key)
+        except node_ops.SandboxError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(boot, planned))
+    failed = [str(result) for result in results if isinstance(result, node_ops.SandboxError)]
+    if failed:
+        raise node_ops.SandboxError("; ".join(failed))
+    return [result for result in results if not isinstance(result, node_ops.SandboxError)]
+
+
+def up(gpu_nodes: int, report: Callable[[str], None] = lambda _: None) -> Path:
     """Create the sandbox cluster and its inventory; return the inventory directory."""
     state = sandbox_paths()
-    client = prepare()
+    client = prepare(report)
     if node_ops.sandbox_containers(client):
         raise node_ops.SandboxError("a sandbox already exists; run `gpucluster sandbox down` first")
     public_key = _ensure_key(state.private_key, "gpucluster-sandbox")
@@ -98,17 +123,16 @@ def up(gpu_nodes: int) -> Path:
     }
     node_ops.ensure_networks(client)
     planned = initial_nodes(gpu_nodes)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        booted = list(pool.map(lambda n: _boot(client, n, public_key), planned))
+    booted = _boot_all(client, planned, public_key)
     macs = {node.name: mac for node, (mac, _) in zip(planned, booted, strict=True)}
     state.known_hosts.write_text("".join(lines for _, lines in booted))
     return write_inventory(state.inventory, state.root, planned, macs, public_key, user_keys)
 
 
-def add(name: str) -> tuple[SandboxNode, str]:
+def add(name: str, report: Callable[[str], None] = lambda _: None) -> tuple[SandboxNode, str]:
     """Boot one more GPU node (not yet in the inventory); return it and its storage MAC."""
     state = sandbox_paths()
-    client = prepare()
+    client = prepare(report)
     node = gpu_node(name)
     existing = {c.labels.get("io.gpucluster.node") for c in node_ops.sandbox_containers(client)}
     if not existing:

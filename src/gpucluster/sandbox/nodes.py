@@ -113,10 +113,32 @@ def unconfigure_storage_nic(container: Container, mac: str) -> None:
     _exec(container, "ip", "link", "set", "dev", names[0], "mtu", "1500")
 
 
+def _exited(container: Container) -> str | None:
+    """Why the container stopped (exit code, last log lines), or None while it runs."""
+    container.reload()
+    if container.status == "running":
+        return None
+    code = container.attrs.get("State", {}).get("ExitCode")
+    log = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
+    hint = ""
+    if code == 255 and not log:
+        hint = " (often the host's fs.inotify.max_user_instances: run `gpucluster sandbox prepare`)"
+    return f"container {container.status} with exit code {code}{hint}" + (
+        f"; last log: {log}" if log else "; no log"
+    )
+
+
 def wait_for_ssh_host_key(container: Container) -> str:
-    """Wait until the node booted and sshd runs; return its ed25519 host key."""
+    """Wait until the node booted and sshd runs; return its ed25519 host key.
+
+    A container that stops instead is reported at once, naming the node, not after the
+    timeout and not as a Docker API error.
+    """
     deadline = time.monotonic() + BOOT_TIMEOUT_S
     while time.monotonic() < deadline:
+        stopped = _exited(container)
+        if stopped is not None:
+            raise SandboxError(f"{container.name}: did not boot: {stopped}")
         state = container.exec_run(["systemctl", "is-active", "ssh"]).output.decode().strip()
         if state == "active":
             key = container.exec_run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])

@@ -1,0 +1,40 @@
+"""The sandbox raises the machine limit that stops nodes booting, and says so."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gpucluster.commands.verify import multiplexing_ssh_config
+from gpucluster.sandbox.host_limits import raise_inotify_instances
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raising a limit needs root")
+def test_a_low_inotify_limit_is_raised_and_reported(tmp_path: Path):
+    setting = tmp_path / "max_user_instances"
+    setting.write_text("128\n")
+    note = raise_inotify_instances(1024, setting)
+    assert note is not None and "from 128 to 1024" in note
+    assert setting.read_text().strip() == "1024"
+    assert raise_inotify_instances(1024, setting) is None  # nothing left to do
+
+
+def test_a_high_enough_limit_is_left_alone(tmp_path: Path):
+    setting = tmp_path / "max_user_instances"
+    setting.write_text("8192\n")
+    assert raise_inotify_instances(1024, setting) is None
+    assert setting.read_text().strip() == "8192"
+
+
+def test_verify_multiplexes_ssh_and_keeps_the_operators_config(tmp_path: Path):
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text("Host bastion\n  User ops\n")
+    config = multiplexing_ssh_config(tmp_path / "state", home)
+    text = config.read_text()
+    assert "ControlMaster auto" in text and f"ControlPath {tmp_path}/state/cp/verify-%C" in text
+    assert text.rstrip().endswith(f"Include {home}/.ssh/config")
+    assert "StrictHostKeyChecking" not in text  # host keys are checked as the inventory says
+    assert config.stat().st_mode & 0o077 == 0
