@@ -136,6 +136,26 @@ def test_ldap_users_log_in_where_their_role_allows(sandbox_inventory, state_dir)
     assert admin.returncode == 0 and admin.stdout.strip() == "0", admin.stderr
 
 
+def test_people_cannot_join_the_local_admin_group(gpucluster, sandbox_inventory, state_dir):
+    """The reproduced escalation: a project named after the local sudo group (gpuadmin), and
+    a user in it. Both are refused before any run, and the inventory stays as it was."""
+    eve_key = state_dir / "sandbox" / "users" / "eve"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(eve_key)], check=True)
+    inventory = str(sandbox_inventory)
+    before = {p: p.read_bytes() for p in sandbox_inventory.rglob("*.yml")}
+    project = gpucluster("project", "add", "gpuadmin", "-i", inventory)
+    assert project.rc == 2, project.output
+    assert "gpuadmin is already the local admin group" in project.output
+    user = gpucluster(
+        "user", "add", "eve", "--project", "gpuadmin", "--ssh-key", f"{eve_key}.pub",
+        "-i", inventory,
+    )  # fmt: skip
+    assert user.rc == 2, user.output
+    assert "gpuadmin is not a declared project" in user.output
+    assert {p: p.read_bytes() for p in sandbox_inventory.rglob("*.yml")} == before
+    assert _ssh(state_dir, "eve", "login01", "id").returncode != 0
+
+
 def test_user_and_project_commands_reach_every_node(gpucluster, sandbox_inventory, state_dir):
     dave_key = state_dir / "sandbox" / "users" / "dave"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(dave_key)], check=True)
@@ -152,6 +172,10 @@ def test_user_and_project_commands_reach_every_node(gpucluster, sandbox_inventor
     assert "(speech)" in login.stdout
     listing = docker_exec("fs01", "stat", "-c", "%a %g", "/srv/nfs/projects/speech")
     assert listing.stdout.split() == ["2770", "20003"], listing.stdout
+    # No declared user gets root unless declared an admin.
+    for user, node in (("dave", "gpu01"), ("dave", "login01"), ("bob", "login01")):
+        sudo = _ssh(state_dir, user, node, "sudo", "-n", "id", "-u")
+        assert sudo.returncode != 0 and sudo.stdout.strip() != "0", (user, node, sudo.stdout)
 
     locked = gpucluster("user", "lock", "alice", "-i", inventory)
     assert locked.rc == 0, locked.output
