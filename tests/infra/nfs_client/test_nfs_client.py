@@ -17,6 +17,10 @@ from tests.infra.nfs_helpers import fileserver_of, nfs, nfs_url, other_host, rol
 testinfra_hosts = ["ansible://login", "ansible://gpu"]
 
 REQUIRED_OPTIONS = {"hard", "nfsvers=4.2", "noatime", "_netdev"}
+# Hardening every mount keeps, whatever the inventory overrides: the exports
+# are writable by users, so setuid binaries and device nodes on them must
+# not take effect on the nodes.
+HARDENING_OPTIONS = {"nosuid", "nodev"}
 
 
 @pytest.fixture
@@ -88,6 +92,14 @@ def test_mount_units_pass_systemd_verify_and_are_enabled(host, cluster):
     assert not verified.stderr.strip(), verified.stderr
 
 
+def test_mount_units_ignore_setuid_bits_and_device_nodes(host, cluster):
+    for where, _export in _mounts(cluster["client"]):
+        unit = _unit(host, where)
+        (options,) = _unit_settings(host, unit)["Options"]
+        missing = HARDENING_OPTIONS - set(options.split(","))
+        assert not missing, f"{unit}: Options={options} lacks {','.join(sorted(missing))}"
+
+
 def test_the_units_name_the_server_by_its_storage_address(host, cluster):
     name = cluster["client"]["nfs_client_server_name"]
     resolved = host.run("getent hosts %s", name)
@@ -108,7 +120,7 @@ def test_nfs_exports_are_mounted(host, cluster):
         assert mount["source"] == f"{client['nfs_client_server_name']}:{export}"
         assert mount["fstype"] == "nfs4", mount
         options = set(mount["options"].split(","))
-        assert {"hard", "vers=4.2", "noatime"} <= options, mount
+        assert {"hard", "vers=4.2", "noatime"} | HARDENING_OPTIONS <= options, mount
         assert host.service(_unit(host, where)).is_running
 
 
