@@ -14,6 +14,42 @@ from typing import Any
 
 import testinfra
 
+# Where role backup_client keeps a source's path list and rsync daemon configuration.
+SOURCE_CONFIG_DIR = "/etc/gpucluster/backup"
+
+
+def module_of(path: str) -> str:
+    """The source's rsync module for a backed-up directory: /var/backups/x -> data:var:backups:x."""
+    return "data:" + path.strip("/").replace("/", ":")
+
+
+def source_modules(source_host: Any) -> dict[str, dict[str, str]]:
+    """{module: {parameter: value}} of the source's rsync daemon configuration."""
+    text = source_host.file(f"{SOURCE_CONFIG_DIR}/rsyncd.conf").content_string
+    modules: dict[str, dict[str, str]] = {"": {}}
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            modules[current] = {}
+        elif "=" in line:
+            name, value = (part.strip() for part in line.split("=", 1))
+            modules[current][name] = value
+    return modules
+
+
+def source_excludes(source_host: Any) -> list[str]:
+    """Absolute patterns of the files the source's daemon never sends."""
+    return [
+        settings["path"] + pattern
+        for settings in source_modules(source_host).values()
+        if "path" in settings
+        for pattern in settings.get("exclude", "").split()
+    ]
+
 
 @dataclass
 class Backup:
@@ -49,6 +85,10 @@ class Backup:
         text = self.server_host.file(f"{self.config_dir}/sources").content_string
         pairs = (line.split() for line in text.splitlines() if line and not line.startswith("#"))
         return {name: address for name, address in pairs}
+
+    def rsync(self, arguments: str) -> Any:
+        """Run rsync on the backup host with the pull key, as the pull does."""
+        return self.server_host.run(f"rsync -e {shlex.quote(self.ssh())} {arguments}")
 
     def ssh(self) -> str:
         """The ssh command line the pull uses."""

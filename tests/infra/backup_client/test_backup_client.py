@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.backup_helpers import Backup, backup_layout
+from tests.infra.backup_helpers import (
+    SOURCE_CONFIG_DIR,
+    Backup,
+    backup_layout,
+    module_of,
+    source_excludes,
+    source_modules,
+)
 from tests.infra.nfs_helpers import role_settings
 
 testinfra_hosts = ["ansible://fileserver", "ansible://management"]
@@ -40,31 +47,133 @@ def test_pull_key_is_authorized_read_only_from_the_backup_host(host, backup):
     lines = [line for line in _authorized_lines(host) if public[1] in line]
     assert len(lines) == 1
     options = lines[0].split(" ssh-")[0]
-    assert options.startswith('command="/') and ' -ro /"' in options
+    # The key runs nothing but the single-use rsync daemon of this configuration.
+    assert options.startswith(
+        f'command="/usr/bin/rsync --server --daemon --config={SOURCE_CONFIG_DIR}/rsyncd.conf .",'
+    )
     assert ",restrict," in options
     allowed = options.split('from="')[1].split('"')[0].split(",")
     server_vars = backup.host(backup.server).backend.ansible_runner.get_variables(backup.server)
     assert str(server_vars["storage_address"]) in allowed
 
 
+def test_daemon_serves_each_path_read_only_and_chrooted(host):
+    conf = host.file(f"{SOURCE_CONFIG_DIR}/rsyncd.conf")
+    assert conf.user == "root" and conf.mode == 0o644
+    modules = source_modules(host)
+    settings = modules[""]
+    assert (settings["uid"], settings["read only"], settings["use chroot"]) == ("0", "yes", "yes")
+    assert settings["list"] == "no"
+    for option in ("copy-links", "copy-dirlinks", "copy-unsafe-links", "keep-dirlinks"):
+        assert option in settings["refuse options"].split()
+    check = host.file(settings["pre-xfer exec"])
+    assert check.user == "root" and check.mode == 0o755
+    listed = host.file(f"{SOURCE_CONFIG_DIR}/paths").content_string
+    paths = [p for p in listed.splitlines() if p and not p.startswith("#")]
+    assert modules["paths"] == {"path": SOURCE_CONFIG_DIR, "filter": "+ /paths - *"}
+    # Exactly one module per listed directory, and no module for anything else.
+    data = {name: values["path"] for name, values in modules.items() if name.startswith("data:")}
+    assert data == {module_of(path): path for path in paths}
+    assert set(modules) == {"", "paths", *data}
+
+
 def test_backup_key_reads(host, backup):
     """The positive control: the key works, so the refusals below are the key's limits."""
     address = _pull_address(backup, host.backend.host)
-    read = backup.server_host.run(
-        "rsync -e %s root@%s:/etc/gpucluster/backup/paths /dev/null", backup.ssh(), address
-    )
+    # Into a scratch file: rsync renames its temporary file over the destination,
+    # so /dev/null as the destination would be replaced by a regular file.
+    scratch = "/root/gpucluster-backup-paths-probe"
+    read = backup.rsync(f"root@{address}::paths/paths {scratch}")
     assert read.rc == 0, read.stderr
+    assert (
+        backup.server_host.file(scratch).content_string
+        == host.file(f"{SOURCE_CONFIG_DIR}/paths").content_string
+    )
+    backup.server_host.run("rm -f %s", scratch)
+    listed = host.file(f"{SOURCE_CONFIG_DIR}/paths").content_string
+    present = [
+        p for p in listed.splitlines() if p and not p.startswith("#") and host.file(p).is_directory
+    ]
+    assert present, "none of the backed-up directories exists"
+    for path in present:
+        listing = backup.rsync(f"--list-only root@{address}::{module_of(path)}/")
+        assert listing.rc == 0, listing.stderr
+
+
+def test_backup_key_reads_nothing_outside_the_backed_up_paths(host, backup):
+    """What a compromised backup host could ask a source for, and is refused."""
+    address = _pull_address(backup, host.backend.host)
+    scratch = "/root/gpucluster-backup-read-probe"
+    backup.server_host.run("rm -rf %s", scratch)
+    listed = host.file(f"{SOURCE_CONFIG_DIR}/paths").content_string.splitlines()
+    # A module that exists, so a refusal is the daemon's and not a missing directory.
+    first = module_of(next(p for p in listed if p[:1] == "/" and host.file(p).is_directory))
+    attempts = [
+        # rsync's ordinary remote-shell mode (what rrsync -ro / allowed).
+        f"root@{address}:/etc/shadow",
+        f"root@{address}:/etc/sssd/sssd.conf",
+        # A module nobody configured, and ways out of configured ones.
+        f"root@{address}::data:etc/shadow",
+        f"root@{address}::{first}/../../../../etc/shadow",
+        f"root@{address}::paths/../../../etc/shadow",
+        f"root@{address}::paths/rsyncd.conf",
+        # Following a symlink on the sending side.
+        f"--copy-links root@{address}::{first}/",
+        f"--copy-dirlinks root@{address}::{first}/",
+    ]
+    for attempt in attempts:
+        result = backup.rsync(f"-r {attempt} {scratch}/")
+        copied = backup.server_host.run("find %s -type f -name shadow -o -name sssd.conf", scratch)
+        assert result.rc != 0, f"{attempt} was not refused: {result.stdout}"
+        assert not copied.stdout.strip(), f"{attempt} copied {copied.stdout}"
+    # The modules are not even listed.
+    listing = backup.rsync(f"root@{address}::")
+    assert not listing.stdout.strip(), listing.stdout
+    backup.server_host.run("rm -rf %s", scratch)
+
+
+def test_excluded_files_cannot_be_read_even_by_name(host, backup):
+    address = _pull_address(backup, host.backend.host)
+    excludes = source_excludes(host)
+    found = [
+        path
+        for pattern in excludes
+        # The pattern unquoted, for the shell to expand (role-checked characters only).
+        for path in host.run(
+            f'for f in {pattern}; do [ -e "$f" ] && echo "$f"; done'
+        ).stdout.split()
+    ]
+    if not found:
+        pytest.skip(
+            f"not executed here: no excluded file ({excludes}) exists on {host.backend.host}"
+        )
+    modules = {
+        values["path"]: name for name, values in source_modules(host).items() if "path" in values
+    }
+    scratch = "/root/gpucluster-backup-exclude-probe"
+    for path in found:
+        directory = max((d for d in modules if path.startswith(d + "/")), key=len)
+        member = path[len(directory) :]
+        backup.server_host.run("rm -f %s", scratch)
+        fetched = backup.rsync(f"root@{address}::{modules[directory]}{member} {scratch}")
+        assert fetched.rc != 0, f"{path} was sent"
+        assert not backup.server_host.file(scratch).exists, f"{path} was sent"
+        whole = backup.rsync(f"-r --list-only root@{address}::{modules[directory]}/")
+        assert whole.rc == 0, whole.stderr
+        assert member.lstrip("/") not in whole.stdout.split(), f"{path} is listed"
 
 
 def test_backup_key_cannot_write_or_run_commands(host, backup):
     address = _pull_address(backup, host.backend.host)
     target = "/root/gpucluster-backup-write-probe"
-    upload = backup.server_host.run(
-        "rsync -e %s /etc/hostname root@%s:%s", backup.ssh(), address, target
-    )
+    upload = backup.rsync(f"/etc/hostname root@{address}:{target}")
     assert upload.rc != 0
-    assert "read-only" in upload.stderr
     assert not host.file(target).exists
+    upload = backup.rsync(f"/etc/hostname root@{address}::paths/write-probe")
+    assert upload.rc != 0
+    # rsync relays the daemon's refusal on either stream.
+    assert "read only" in upload.stdout + upload.stderr
+    assert not host.file(f"{SOURCE_CONFIG_DIR}/write-probe").exists
     shell = backup.server_host.run("%s root@%s 'touch %s; id'", backup.ssh(), address, target)
     assert shell.rc != 0 and "uid=" not in shell.stdout
     assert not host.file(target).exists

@@ -7,9 +7,11 @@ the sources themselves.
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 import pytest
 
-from tests.infra.backup_helpers import Backup, backup_layout
+from tests.infra.backup_helpers import Backup, backup_layout, source_excludes
 
 testinfra_hosts = ["ansible://backup"]
 
@@ -58,6 +60,30 @@ def test_retention_and_compression_are_the_configured_ones(host, inventory):
     assert "borg prune" in text and "borg compact" in text
 
 
+def test_pull_service_is_sandboxed(host, backup, inventory):
+    shown = dict(
+        line.split("=", 1)
+        for line in host.check_output(
+            "systemctl show gpucluster-backup.service -p ProtectSystem -p ProtectHome "
+            "-p PrivateTmp -p PrivateDevices -p NoNewPrivileges -p ReadWritePaths "
+            "-p RestrictNamespaces -p SystemCallFilter -p CapabilityBoundingSet"
+        ).splitlines()
+    )
+    assert shown["ProtectSystem"] == "strict"
+    assert shown["ProtectHome"] == "read-only"
+    assert shown["PrivateTmp"] == shown["PrivateDevices"] == shown["NoNewPrivileges"] == "yes"
+    assert shown["RestrictNamespaces"] == "yes"
+    assert shown["SystemCallFilter"], "no system call filter"
+    staging = _setting(inventory, "backup_server_staging_root", "/srv/backup/staging")
+    # Writable: the repositories, the staging copies and borg's state, nothing else.
+    assert sorted(shown["ReadWritePaths"].split()) == sorted(
+        [backup.repository_root, staging, backup.state_dir]
+    )
+    assert sorted(shown["CapabilityBoundingSet"].split()) == sorted(
+        ["cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid"]
+    )
+
+
 def test_secrets_are_root_only(host, backup):
     passphrase = host.file(f"{backup.config_dir}/borg-passphrase")
     assert passphrase.exists and passphrase.mode == 0o600
@@ -101,13 +127,31 @@ def test_a_pull_archives_every_source(host, backup):
         listed = source_host.file("/etc/gpucluster/backup/paths").content_string
         paths = [p for p in listed.splitlines() if p and not p.startswith("#")]
         present = [p for p in paths if source_host.file(p).exists]
+        excludes = source_excludes(source_host)
         for path in present:
-            # The archive holds the path, and one regular file under it byte for byte.
+            # The archive holds the path, nothing the source excludes, and one
+            # regular file under it byte for byte.
             assert backup.borg(f"list --short {archive} pp:{path.lstrip('/')}").stdout.strip()
-            sample = source_host.run("find %s -xdev -type f -size +0 -print -quit", path).stdout
-            if not sample.strip():
+            excluded = [
+                found
+                for pattern in excludes
+                if pattern.startswith(path + "/")
+                # The pattern unquoted, for the shell to expand (role-checked characters only).
+                for found in source_host.run(
+                    f'for f in {pattern}; do [ -e "$f" ] && echo "$f"; done'
+                ).stdout.split()
+            ]
+            for found in excluded:
+                member = found.lstrip("/")
+                listed = backup.borg(f"list --short {archive} pp:{member}").stdout
+                assert not listed.strip(), f"{source}:{found} is excluded but archived"
+            files = source_host.run(
+                "find %s -xdev -type f -size +0 | head -n 50", path
+            ).stdout.splitlines()
+            kept = [f for f in files if not any(fnmatch(f, p) for p in excludes)]
+            if not kept:
                 continue
-            sample = sample.strip()
+            sample = kept[0]
             on_source = source_host.check_output("sha256sum %s", sample).split()[0]
             archived = host.check_output(
                 "BORG_PASSCOMMAND='cat %s/borg-passphrase' BORG_BASE_DIR=%s "
