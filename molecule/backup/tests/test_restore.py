@@ -21,6 +21,11 @@ INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 FILES = ["/home/alice/thesis.bin", "/projects/vision/weights.bin"]
 BOB = "uid=bob,ou=people,dc=ml,dc=internal"
 ADMIN = "-x -H ldapi:/// -D cn=admin,dc=ml,dc=internal -y /root/ldap-admin.pw"
+# The pull's own ssh command line on backup01 (role backup_server's defaults).
+PULL_SSH = (
+    "ssh -i /root/.ssh/gpucluster_backup -o IdentitiesOnly=yes -o BatchMode=yes"
+    " -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/gpucluster/backup/known_hosts"
+)
 
 
 def node(name: str):
@@ -97,6 +102,69 @@ def test_an_unknown_snapshot_is_refused_by_name(tmp_path):
     )
     assert rc != 0
     assert "no archive fs01-1999-01-01T00:00:00Z for fs01" in output
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "planted"),
+    [
+        # The reported attack: a file restored "into" alice's home lands in /etc/profile.d.
+        ("fs01:/home/alice/notes.txt", "fs01:/home/alice/evil/notes.sh", "/etc/profile.d/notes.sh"),
+        # A directory restored onto the link itself.
+        ("fs01:/projects/vision", "fs01:/home/alice/evil", "/etc/profile.d/weights.bin"),
+    ],
+)
+def test_a_restore_never_follows_a_symlink_planted_in_the_target(tmp_path, source, target, planted):
+    fs01 = node("fs01")
+    # What alice can do over NFS: a link in her own home.
+    fs01.check_output("runuser -u alice -- ln -sfn /etc/profile.d /home/alice/evil")
+    try:
+        assert fs01.file("/home/alice/evil").is_symlink
+        assert fs01.check_output("stat -c %%U %s", "/home/alice/evil") == "alice"
+        before = fs01.check_output("ls -la /etc/profile.d")
+        rc, output = restore(tmp_path, source, target)
+        assert rc != 0, output
+        assert "/home/alice/evil is a symlink (-> /etc/profile.d)" in output, output
+        assert not fs01.file(planted).exists
+        assert fs01.check_output("ls -la /etc/profile.d") == before
+    finally:
+        fs01.check_output("rm -f /home/alice/evil")
+    assert not list(tmp_path.iterdir()), "the tar was left on the controller"
+
+
+def test_a_restore_replaces_a_symlink_below_a_restored_directory(tmp_path):
+    fs01 = node("fs01")
+    # alice swaps a directory the archive holds for a link to /etc.
+    fs01.check_output("mkdir -p /srv/restore-probe && ln -s /etc /srv/restore-probe/vision")
+    try:
+        rc, output = restore(tmp_path, "fs01:/projects", "fs01:/srv/restore-probe")
+        assert rc == 0, output
+        assert fs01.file("/srv/restore-probe/vision").is_directory
+        assert not fs01.file("/srv/restore-probe/vision").is_symlink
+        assert fs01.file("/srv/restore-probe/vision/weights.bin").exists
+        assert not fs01.file("/etc/weights.bin").exists
+    finally:
+        fs01.check_output("rm -rf /srv/restore-probe")
+
+
+def test_the_backup_key_cannot_follow_a_planted_symlink_out_of_a_backed_up_path():
+    fs01, backup01 = node("fs01"), node("backup01")
+    fs01.check_output("runuser -u alice -- ln -sfn /etc/shadow /home/alice/shadow-link")
+    fs01.check_output("runuser -u alice -- ln -sfn /etc /home/alice/etc-link")
+    try:
+        for attempt in (
+            "-L root@10.246.0.12::data:home/alice/shadow-link",
+            "-rK root@10.246.0.12::data:home/alice/etc-link/shadow",
+            # Without following: the link itself, resolved inside the chroot: nothing.
+            "root@10.246.0.12::data:home/alice/etc-link/shadow",
+        ):
+            backup01.run("rm -f /root/shadow-probe")
+            result = backup01.run(f"rsync -e '{PULL_SSH}' {attempt} /root/shadow-probe")
+            assert result.rc != 0, attempt
+            probe = backup01.file("/root/shadow-probe")
+            assert not probe.exists or probe.is_symlink, attempt
+    finally:
+        fs01.check_output("rm -f /home/alice/shadow-link /home/alice/etc-link")
+        backup01.run("rm -f /root/shadow-probe")
 
 
 def test_a_path_outside_the_archive_is_refused(tmp_path):
