@@ -6,8 +6,16 @@ read as root over ldapi)."""
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 testinfra_hosts = ["ansible://management"]
+
+CA = "/etc/gpucluster/pki/ca.crt"
+TLS_ENV = f"LDAPTLS_CACERT={CA} LDAPTLS_REQCERT=demand"
 
 
 def _base_dn(domain: str) -> str:
@@ -140,3 +148,96 @@ def test_groups_and_projects_have_exactly_the_active_members(host, inventory):
     locked = {u["name"] for u in people if u.get("locked", False)}
     for name, members in groups.items():
         assert not locked & set(members), f"locked people in {name}"
+
+
+def _reader_dn(inventory) -> str:
+    return inventory.resolved(
+        "ldap_server_reader_dn", f"cn=sssd,ou=services,{_base_dn(inventory.domain)}"
+    )
+
+
+def _reader_password(host) -> str:
+    """The service account's real password, from the controller's secrets dir
+    (the file role ldap_server generated), resolved as the role resolves it."""
+    secrets = host.ansible(
+        "debug",
+        "msg={{ ldap_server_secrets_dir | default(gpucluster_secrets_dir"
+        " | default(inventory_dir ~ '/.secrets')) }}",
+        check=False,
+    )["msg"]
+    password_file = Path(secrets) / "ldap_reader_password"
+    if not password_file.is_file():
+        pytest.skip(f"not executed here: no {password_file} on this controller")
+    return password_file.read_text().split()[0]
+
+
+@contextlib.contextmanager
+def _password_file(host, password: str) -> Iterator[str]:
+    """The password in a 0600 file on the node (copy module, which hides its
+    content), never on a command line; removed afterwards."""
+    path = host.check_output("mktemp /tmp/gpucluster-ldap-test.XXXXXX")
+    try:
+        host.ansible("copy", f"content={password} dest={path} mode=0600", check=False)
+        yield path
+    finally:
+        host.run("rm -f %s", path)
+
+
+def _reader_bind(host, inventory, starttls: bool) -> tuple[int, str]:
+    """Simple bind as the service account over ldap:// (389) to this node's
+    own name, with or without StartTLS: rc and output, the password masked."""
+    password = _reader_password(host)
+    with _password_file(host, password) as path:
+        result = host.run(
+            f"{TLS_ENV} ldapwhoami {'-ZZ ' if starttls else ''}-x -H ldap://%s -D %s -y %s",
+            f"{inventory.name}.{inventory.domain}",
+            _reader_dn(inventory),
+            path,
+        )
+    return result.rc, (result.stdout + result.stderr).replace(password, "***")
+
+
+def test_security_strength_is_required_globally(host):
+    """Overall strength (ssf=), not tls=/transport=: those count one layer
+    only and would refuse root's ldapi (no TLS) or every TLS client."""
+    config = _search(
+        host, "cn=config", "(objectClass=*)", "olcSecurity", "olcLocalSSF", scope="base"
+    )[0]
+    security = dict(value.split("=", 1) for value in config.get("olcSecurity", []))
+    local = int(config.get("olcLocalSSF", ["71"])[0])
+    # Plain 389 (strength 0) must not pass; ldapi (root's access) must.
+    assert 1 <= int(security.get("ssf", 0)) <= local, security
+    assert 1 <= int(security.get("simple_bind", 0)) <= local, security
+    assert "tls" not in security and "transport" not in security, security
+
+
+def test_the_readers_password_is_refused_without_tls(host, inventory):
+    """The real password, plain ldap:// and no StartTLS: slapd refuses the bind."""
+    rc, output = _reader_bind(host, inventory, starttls=False)
+    assert rc == 13, output  # LDAP_CONFIDENTIALITY_REQUIRED
+    assert "confidentiality required" in output.lower(), output
+
+
+def test_the_readers_password_binds_with_starttls(host, inventory):
+    rc, output = _reader_bind(host, inventory, starttls=True)
+    assert rc == 0, output
+    assert output.strip().lower() == f"dn:{_reader_dn(inventory)}".lower(), output
+
+
+def test_no_operation_is_answered_without_tls(host, inventory):
+    """Not only binds: an anonymous search of the root DSE over plain 389 is refused too."""
+    result = host.run(
+        "ldapsearch -x -LLL -H ldap://%s -s base -b '' '(objectClass=*)' namingContexts",
+        f"{inventory.name}.{inventory.domain}",
+    )
+    output = result.stdout + result.stderr
+    assert result.rc == 13, output  # LDAP_CONFIDENTIALITY_REQUIRED
+    assert "confidentiality required" in output.lower(), output
+    assert "namingContexts" not in result.stdout
+
+
+def test_root_still_binds_over_ldapi(host):
+    """ldapi has no TLS layer: the requirement must admit it (local strength)."""
+    result = host.run("ldapwhoami -Q -Y EXTERNAL -H ldapi:///")
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "dn:gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
