@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 
+# Rendered values per (inventory, host, variable): rendering costs an ad-hoc Ansible run,
+# and the inventory does not change while the tests read it.
+_RENDERED: dict[tuple[str, str, str], Any] = {}
+
 
 class Inventory:
     """Raw inventory values (testinfra reads them without Jinja) seen from one host."""
@@ -41,8 +45,18 @@ class Inventory:
         raw = self.vars[name]
         if "{{" not in repr(raw):
             return raw
-        value = self._host.ansible("debug", f"var={name}", check=False)[name]
+        key = (str(self._runner.inventory_file), self.name, name)
+        if key not in _RENDERED:
+            _RENDERED[key] = self._host.ansible("debug", f"var={name}", check=False)[name]
+        value = _RENDERED[key]
         return default if value == "VARIABLE IS NOT DEFINED!" else value
+
+    def render(self, template: str) -> Any:
+        """`template` rendered by Ansible for this host (cached for the whole test run)."""
+        key = (str(self._runner.inventory_file), self.name, template)
+        if key not in _RENDERED:
+            _RENDERED[key] = self._host.ansible("debug", f"msg={template}", check=False)["msg"]
+        return _RENDERED[key]
 
     def management_address(self, name: str) -> str:
         other = self.vars_of(name)

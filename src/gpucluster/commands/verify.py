@@ -14,6 +14,8 @@ from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from gpucluster.commands.common import inventory_path, load_or_report
 from gpucluster.runner import ansible_environment
 
+VERIFY_WORKERS = 4
+
 
 def multiplexing_ssh_config(state_dir: Path, home: Path | None = None) -> Path:
     """An ssh_config that makes testinfra's SSH backend reuse one connection per node.
@@ -56,6 +58,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         f"--ssh-config={multiplexing_ssh_config(paths.state_dir())}",
         "-p",
         "no:cacheprovider",
+        # Test modules run four at a time, each module's tests in order on one worker: the
+        # tests mostly wait on the nodes, and a module's tests may build on each other.
+        "-n",
+        str(VERIFY_WORKERS),
+        "--dist",
+        "loadfile",
         "-rs",
         "-q",
         *(["-k", args.select] if args.select else []),

@@ -156,15 +156,13 @@ def _reader_dn(inventory) -> str:
     )
 
 
-def _reader_password(host) -> str:
+def _reader_password(inventory) -> str:
     """The service account's real password, from the controller's secrets dir
     (the file role ldap_server generated), resolved as the role resolves it."""
-    secrets = host.ansible(
-        "debug",
-        "msg={{ ldap_server_secrets_dir | default(gpucluster_secrets_dir"
-        " | default(inventory_dir ~ '/.secrets')) }}",
-        check=False,
-    )["msg"]
+    secrets = inventory.render(
+        "{{ ldap_server_secrets_dir | default(gpucluster_secrets_dir"
+        " | default(inventory_dir ~ '/.secrets')) }}"
+    )
     password_file = Path(secrets) / "ldap_reader_password"
     if not password_file.is_file():
         pytest.skip(f"not executed here: no {password_file} on this controller")
@@ -186,7 +184,7 @@ def _password_file(host, password: str) -> Iterator[str]:
 def _reader_bind(host, inventory, starttls: bool) -> tuple[int, str]:
     """Simple bind as the service account over ldap:// (389) to this node's
     own name, with or without StartTLS: rc and output, the password masked."""
-    password = _reader_password(host)
+    password = _reader_password(inventory)
     with _password_file(host, password) as path:
         result = host.run(
             f"{TLS_ENV} ldapwhoami {'-ZZ ' if starttls else ''}-x -H ldap://%s -D %s -y %s",

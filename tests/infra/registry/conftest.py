@@ -51,13 +51,11 @@ class Registry:
         """
         directory = host.check_output("mktemp -d /tmp/gpucluster-registry-test.XXXXXX")
         try:
-            host.ansible(
-                "copy",
-                f"content={self.password()} dest={directory}/password mode=0600",
-                check=False,
-            )
+            # One copy (the module hides the content); the password file is cut from it
+            # on the node, so the password is never on a command line.
             netrc = f"machine {self.name} login {self.username} password {self.password()}"
             host.ansible("copy", f"content='{netrc}' dest={directory}/netrc mode=0600", check=False)
+            host.run("umask 077; awk '{print $6}' %s/netrc > %s/password", directory, directory)
             if not docker:
                 yield directory
                 return
@@ -87,11 +85,9 @@ def registry(host: Any, inventory: Any) -> Registry:
     username = inventory.resolved("registry_username", "gpucluster")
     password_file = inventory.resolved("registry_password_file")
     if password_file is None:
-        secrets = host.ansible(
-            "debug",
-            "msg={{ gpucluster_secrets_dir | default(inventory_dir ~ '/.secrets') }}",
-            check=False,
-        )["msg"]
+        secrets = inventory.render(
+            "{{ gpucluster_secrets_dir | default(inventory_dir ~ '/.secrets') }}"
+        )
         password_file = f"{secrets}/registry-{username}.password"
     server = _management_host(host)
     server_vars = inventory.vars_of(server)
