@@ -86,9 +86,19 @@ class Backup:
         pairs = (line.split() for line in text.splitlines() if line and not line.startswith("#"))
         return {name: address for name, address in pairs}
 
-    def rsync(self, arguments: str) -> Any:
-        """Run rsync on the backup host with the pull key, as the pull does."""
-        return self.server_host.run(f"rsync -e {shlex.quote(self.ssh())} {arguments}")
+    def rsync(self, arguments: str) -> RsyncResult:
+        """Run rsync on the backup host with the pull key, as the pull does.
+
+        rsync's exit status travels in its output: a refused remote shell makes rsync exit
+        255, which testinfra's SSH backend (`gpucluster verify`) would read as its own
+        connection failure and raise on.
+        """
+        marker = "gpucluster-rsync-exit="
+        result = self.server_host.run(
+            f"rsync -e {shlex.quote(self.ssh())} {arguments}; echo {marker}$? >&2"
+        )
+        stderr, _, code = result.stderr.rpartition(marker)
+        return RsyncResult(int(code.strip()), result.stdout, stderr)
 
     def ssh(self) -> str:
         """The ssh command line the pull uses."""
@@ -96,6 +106,15 @@ class Backup:
             f"ssh -i {self.ssh_key} -o IdentitiesOnly=yes -o BatchMode=yes "
             f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={self.config_dir}/known_hosts"
         )
+
+
+@dataclass(frozen=True)
+class RsyncResult:
+    """What one rsync call printed and how it ended."""
+
+    rc: int
+    stdout: str
+    stderr: str
 
 
 def backup_layout(host: Any, inventory: Any) -> Backup:
