@@ -65,6 +65,15 @@ def _render_with_ansible(inventory: Path, variable: str) -> subprocess.Completed
     )
 
 
+def _edit(inventory: Path, *argv: str) -> int:
+    """One CLI edit of `inventory`, stopping before any run."""
+    return main([*argv, "--edit-only", "-i", str(inventory)])
+
+
+def _add_eve(inventory: Path, key: str, *extra: str) -> int:
+    return _edit(inventory, "user", "add", "eve", "--project", "nlp", "--ssh-key", key, *extra)
+
+
 def _snapshot(inventory: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(inventory.rglob("*")) if p.is_file()}
 
@@ -79,40 +88,17 @@ def test_the_hazard_is_real_ansible_runs_a_lookup_written_into_the_inventory(inv
     assert marker.exists()
 
 
+EVE = "user add eve --project nlp --ssh-key"
+NEW_NODE = "add-node gpu03 --group gpu --address 10.10.0.103 --storage-address 10.20.0.103"
+
+
 @pytest.mark.parametrize(
     ("command", "where"),
     [
-        (["user", "add", "eve", "--project", "nlp", "--ssh-key", "{key_file}"], "ssh_keys[0]"),
-        (
-            [
-                "user",
-                "add",
-                "eve",
-                "--project",
-                "nlp",
-                "--ssh-key",
-                "{plain_key}",
-                "--full-name",
-                "{payload}",
-            ],
-            "full_name",
-        ),
-        (["project", "add", "speech", "--description", "{payload}"], "description"),
-        (
-            [
-                "add-node",
-                "gpu03",
-                "--group",
-                "gpu",
-                "--address",
-                "10.10.0.103",
-                "--storage-address",
-                "10.20.0.103",
-                "--storage-interface",
-                "{short}",
-            ],
-            "storage_interface",
-        ),
+        (f"{EVE} {{key_file}}", "ssh_keys[0]"),
+        (f"{EVE} {{plain_key}} --full-name {{payload}}", "full_name"),
+        ("project add speech --description {payload}", "description"),
+        (f"{NEW_NODE} --storage-interface {{short}}", "storage_interface"),
     ],
 )
 def test_every_edit_refuses_template_syntax_and_changes_nothing(
@@ -129,10 +115,11 @@ def test_every_edit_refuses_template_syntax_and_changes_nothing(
         "payload": _payload(marker),
         "short": "{{x}}",
     }
-    argv = [part.format(**values) if part.startswith("{") else part for part in command]
+    # Split first, then fill in: a value is one argument, whatever it holds.
+    argv = [part.format(**values) if part.startswith("{") else part for part in command.split()]
     before = _snapshot(inventory)
 
-    assert main([*argv, "--edit-only", "-i", str(inventory)]) == 2
+    assert _edit(inventory, *argv) == 2
 
     out = capsys.readouterr().out
     assert "holds template syntax" in out and where in out, out
@@ -147,25 +134,7 @@ def test_an_accepted_edit_keeps_odd_characters_literal_when_ansible_renders_it(i
     odd = "eve $(touch /tmp/never) `id` { {x} } %} #}"
     key_file = tmp_path / "eve.pub"
     key_file.write_text(f"{KEY} {odd}\n")
-    assert (
-        main(
-            [
-                "user",
-                "add",
-                "eve",
-                "--project",
-                "nlp",
-                "--ssh-key",
-                str(key_file),
-                "--full-name",
-                "Eve {x} $(id)",
-                "--edit-only",
-                "-i",
-                str(inventory),
-            ]
-        )
-        == 0
-    )
+    assert _add_eve(inventory, str(key_file), "--full-name", "Eve {x} $(id)") == 0
     rendered = _render_with_ansible(inventory, "cluster_users")
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     assert odd in rendered.stdout and "Eve {x} $(id)" in rendered.stdout
@@ -214,7 +183,7 @@ def _problems(inventory: Path) -> str:
 )
 def test_declared_people_cannot_take_local_names_or_ids(inventory, capsys, command, message):
     before = _snapshot(inventory)
-    assert main([*command, "--edit-only", "-i", str(inventory)]) == 2
+    assert _edit(inventory, *command) == 2
     assert message in capsys.readouterr().out
     assert _snapshot(inventory) == before
 
@@ -236,7 +205,7 @@ def test_ids_start_at_the_configured_first_id(inventory):
     text = text.replace("20001", "25001").replace("20002", "25002")
     all_yml.write_text(text)
     load_cluster(inventory)
-    assert main(["project", "add", "speech", "--edit-only", "-i", str(inventory)]) == 0
+    assert _edit(inventory, "project", "add", "speech") == 0
     assert "gid: 25003" in all_yml.read_text()
 
 
@@ -303,23 +272,7 @@ def test_a_key_file_that_is_a_device_or_huge_is_refused(inventory, tmp_path, cap
     huge = tmp_path / "huge.pub"
     huge.write_text(KEY + " x" * 100_000 + "\n")
     for key in ("/dev/zero", str(huge)):
-        assert (
-            main(
-                [
-                    "user",
-                    "add",
-                    "eve",
-                    "--project",
-                    "nlp",
-                    "--ssh-key",
-                    key,
-                    "--edit-only",
-                    "-i",
-                    str(inventory),
-                ]
-            )
-            == 2
-        )
+        assert _add_eve(inventory, key) == 2
     out = capsys.readouterr().out
     assert "not a regular file" in out and "larger than" in out
 
