@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gpucluster.commands.verify import multiplexing_ssh_config
+from gpucluster.commands.verify import multiplexing_ssh_config, socket_dir
 from gpucluster.sandbox.host_limits import raise_inotify_instances
 
 
@@ -34,7 +34,21 @@ def test_verify_multiplexes_ssh_and_keeps_the_operators_config(tmp_path: Path):
     (home / ".ssh" / "config").write_text("Host bastion\n  User ops\n")
     config = multiplexing_ssh_config(tmp_path / "state", home)
     text = config.read_text()
-    assert "ControlMaster auto" in text and f"ControlPath {tmp_path}/state/cp/verify-%C" in text
+    sockets = socket_dir(tmp_path / "state")
+    assert "ControlMaster auto" in text and f"ControlPath {sockets}/verify-%C" in text
     assert text.rstrip().endswith(f"Include {home}/.ssh/config")
     assert "StrictHostKeyChecking" not in text  # host keys are checked as the inventory says
     assert config.stat().st_mode & 0o077 == 0
+
+
+def test_control_sockets_fit_a_unix_socket_path_however_deep_the_state_dir(tmp_path: Path):
+    deep = tmp_path / ("nested-directory-" * 6) / "gpucluster-state0"
+    sockets = socket_dir(deep)
+    assert sockets is not None and sockets.is_dir()
+    # The longest path ssh creates: the directory, the name with a 40-character %C, and
+    # the 17-character suffix of its temporary name.
+    assert len(f"{sockets}/verify-{'0' * 40}.{'x' * 16}") <= 107
+    assert sockets.stat().st_mode & 0o077 == 0
+    assert socket_dir(deep) == sockets  # the same directory every time
+    text = multiplexing_ssh_config(deep).read_text()
+    assert f"ControlPath {sockets}/verify-%C" in text

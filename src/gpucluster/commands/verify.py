@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +19,32 @@ from gpucluster.commands.common import inventory_path, load_or_report
 from gpucluster.runner import ansible_environment
 
 VERIFY_WORKERS = 4
+SOCKET_NAME = "verify-%C"  # %C: a 40-character hash of the connection
+_SOCKET_PATH_MAX = 107 - 17
+"""A Unix socket path holds 107 characters on Linux, and ssh adds a 17-character suffix
+to the path while it creates the socket."""
+
+
+def socket_dir(state_dir: Path) -> Path | None:
+    """A private directory for the control sockets whose paths fit, or None.
+
+    The state dir's own cp/ when its path is short enough; else a directory in the system's
+    temporary directory named after the state dir, made 0700 and refused (None) unless it is
+    a real directory of this user that nobody else can enter.
+    """
+    preferred = state_dir / "cp"
+    if len(f"{preferred}/{SOCKET_NAME}") - 2 + 40 <= _SOCKET_PATH_MAX:
+        preferred.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return preferred
+    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"gpucluster-{os.getuid()}-{digest}"
+    try:
+        short.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(short)
+    except OSError:
+        return None
+    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+    return short if private and not info.st_mode & 0o077 else None
 
 
 def multiplexing_ssh_config(state_dir: Path, home: Path | None = None) -> Path:
@@ -25,18 +55,19 @@ def multiplexing_ssh_config(state_dir: Path, home: Path | None = None) -> Path:
     options (known_hosts, StrictHostKeyChecking) are passed on every call. The operator's
     ~/.ssh/config still applies (jump hosts, users) after these lines.
     """
-    sockets = state_dir / "cp"
-    sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lines = [
-        "# Written by `gpucluster verify`: one SSH connection per node for all its tests.",
-        "Host *",
-        "  ControlMaster auto",
-        f"  ControlPath {sockets}/verify-%C",
-        "  ControlPersist 120s",
-    ]
+    sockets = socket_dir(state_dir)
+    lines = ["# Written by `gpucluster verify`: one SSH connection per node for all its tests."]
+    if sockets is not None:
+        lines += [
+            "Host *",
+            "  ControlMaster auto",
+            f"  ControlPath {sockets}/{SOCKET_NAME}",
+            "  ControlPersist 120s",
+        ]
     user_config = (home or Path.home()) / ".ssh" / "config"
     if user_config.is_file():
         lines += ["Match all", f"  Include {user_config}"]
+    state_dir.mkdir(parents=True, exist_ok=True)
     config = state_dir / "verify-ssh_config"
     config.write_text("\n".join(lines) + "\n")
     config.chmod(0o600)
