@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from gpucluster.yaml_lines import line_of
+
 TEMPLATE_MARKERS: tuple[str, ...] = ("{{", "{%", "{#")
 """Jinja's expression, statement and comment openers: what makes Ansible render a string."""
 
@@ -37,17 +39,6 @@ def template_marker(text: str) -> str | None:
 
 class TooComplex(ValueError):
     """A value nested deeper than MAX_DEPTH or holding more than MAX_ITEMS parts."""
-
-
-def _line_of(container: object, key: object, default: int | None) -> int | None:
-    """The 1-based line of `key` (a mapping key or list index) in a ruamel round-trip
-    container, else `default`: values built in memory have no line."""
-    try:
-        lc = container.lc  # type: ignore[attr-defined]
-        position = lc.key(key) if isinstance(container, Mapping) else lc.item(key)
-        return int(position[0]) + 1
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return default
 
 
 def strings_in(
@@ -81,13 +72,13 @@ def strings_in(
         if isinstance(current, Mapping):
             for key in reversed(list(current)):
                 child = f"{where}.{key}" if where else str(key)
-                child_line = _line_of(current, key, at)
+                child_line = line_of(current, key, at)
                 stack.append((current[key], child, child_line, depth + 1))
                 if isinstance(key, str):
                     stack.append((key, child, child_line, depth + 1))
         else:
             for index in reversed(range(len(current))):
-                child_line = _line_of(current, index, at)
+                child_line = line_of(current, index, at)
                 stack.append((current[index], f"{where}[{index}]", child_line, depth + 1))
 
 

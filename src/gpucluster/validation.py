@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gpucluster.problems import Problem
 from gpucluster.untrusted import template_problems
+from gpucluster.yaml_lines import line_of
 
 NODE_GROUPS: tuple[str, ...] = ("login", "management", "fileserver", "backup", "gpu")
 """The node groups of a cluster. Every one must have at least one host: a cluster without a
@@ -122,10 +123,7 @@ class ScopedVars:
 
 def key_line(mapping: object, key: object) -> int | None:
     """The 1-based line of `key` in a ruamel round-trip mapping, None when not from a file."""
-    try:
-        return int(mapping.lc.key(key)[0]) + 1  # type: ignore[attr-defined]
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return None
+    return line_of(mapping, key) if isinstance(mapping, Mapping) else None
 
 
 def sub_value(raw: RawValue | None, key: str) -> RawValue | None:
