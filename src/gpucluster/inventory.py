@@ -243,29 +243,33 @@ def read_yaml(path: Path) -> ParsedFile:
     inventory file must not hang or exhaust the controller.
     """
 
-    def unreadable(reason: str) -> ParsedFile:
-        return ParsedFile(
-            path, "", None, (Problem(path, None, None, None, f"cannot read: {reason}"),), False
-        )
-
     try:
         text = read_limited_text(path, MAX_FILE_BYTES)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        if isinstance(error, OSError):
-            return unreadable(str(error.strerror))
-        return unreadable("not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error))
+    except UnreadableFile as error:
+        problem = Problem(path, None, None, None, f"cannot read: {error}")
+        return ParsedFile(path, "", None, (problem,), False)
     return parse_yaml(path, text)
 
 
+class UnreadableFile(ValueError):
+    """A file a person named that cannot be taken as text; the message says why."""
+
+
 def read_limited_text(path: Path, limit: int) -> str:
-    """The UTF-8 text of a regular file of at most `limit` bytes; ValueError otherwise."""
-    with path.open("rb") as stream:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = stream.read(limit + 1)
+    """The UTF-8 text of a regular file of at most `limit` bytes; UnreadableFile otherwise."""
+    try:
+        with path.open("rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise UnreadableFile("not a regular file")
+            data = stream.read(limit + 1)
+    except OSError as error:
+        raise UnreadableFile(str(error.strerror)) from error
     if len(data) > limit:
-        raise ValueError(f"larger than {limit} bytes")
-    return data.decode("utf-8")
+        raise UnreadableFile(f"larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile("not UTF-8 text") from error
 
 
 # --- finding the files -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from gpucluster.commands import EXIT_BAD_INPUT
 from gpucluster.commands.common import edit_then_run, inventory_path
-from gpucluster.inventory import read_limited_text
+from gpucluster.inventory import UnreadableFile, read_limited_text
 from gpucluster.people_edit import NewProject, NewUser, add_project, add_user, set_user_locked
 from gpucluster.runner import RunRequest
 
@@ -36,11 +36,8 @@ def _read_keys(files: list[str], console: Console) -> tuple[str, ...] | None:
     for name in files:
         try:
             text = read_limited_text(Path(name), MAX_KEY_FILE_BYTES)
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            reason = error.strerror if isinstance(error, OSError) else str(error)
-            if isinstance(error, UnicodeDecodeError):
-                reason = "not UTF-8 text"
-            console.print(f"[bold red]error:[/] {name}: cannot read the SSH public key: {reason}")
+        except UnreadableFile as error:
+            console.print(f"[bold red]error:[/] {name}: cannot read the SSH public key: {error}")
             return None
         if "PRIVATE KEY" in text:
             console.print(f"[bold red]error:[/] {name}: this is a private key; pass the .pub file")
