@@ -23,7 +23,7 @@ from gpucluster.inventory import (
     read_yaml,
     resolve_inventory_paths,
 )
-from gpucluster.people_rules import DEFAULT_FIRST_ID, FIRST_ID_VAR, LAST_ID
+from gpucluster.people_rules import FIRST_ID_VAR, LAST_ID, first_id
 from gpucluster.problems import InventoryError, Problem
 from gpucluster.yaml_writeback import DocumentLayout, write_atomically
 
@@ -166,9 +166,9 @@ def _first_declared_id(edit: _PeopleEdit) -> int:
     """cluster_people_first_id as the inventory sets it (the last file wins, as in Ansible)."""
     for file in reversed(edit.vars_files):
         document = file.document
-        if isinstance(document, Mapping) and isinstance(document.get(FIRST_ID_VAR), int):
-            return int(document[FIRST_ID_VAR])
-    return DEFAULT_FIRST_ID
+        if isinstance(document, Mapping) and FIRST_ID_VAR in document:
+            return first_id(document[FIRST_ID_VAR])
+    return first_id(None)
 
 
 def _next_id(edit: _PeopleEdit, taken: Sequence[object], first: int) -> int:

@@ -9,13 +9,17 @@ is reported before anything runs, with the file, the line and the field that hol
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from gpucluster.problems import Problem
 from gpucluster.validation import RawInventory, RawValue, key_line, show
+from gpucluster.yaml_lines import line_of
 
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{1,30}")
@@ -70,16 +74,17 @@ class Reserved:
         return self.names.get(name) if isinstance(name, str) else None
 
 
+@functools.cache
 def _admin_group_default() -> str:
     """role common's `common_admin_group` default, read from the role (one source of truth)."""
     from gpucluster.paths import project_root
 
     try:
-        text = (project_root() / COMMON_DEFAULTS).read_text(encoding="utf-8")
-    except (OSError, RuntimeError):
+        defaults = yaml.safe_load((project_root() / COMMON_DEFAULTS).read_text(encoding="utf-8"))
+    except (OSError, RuntimeError, yaml.YAMLError):
         return "gpuadmin"
-    match = re.search(r"^common_admin_group:\s*([a-z_][a-z0-9_-]*)\s*$", text, re.MULTILINE)
-    return match.group(1) if match else "gpuadmin"
+    name = defaults.get("common_admin_group") if isinstance(defaults, dict) else None
+    return name if isinstance(name, str) else "gpuadmin"
 
 
 def reserved(inv: RawInventory) -> Reserved:
@@ -100,11 +105,19 @@ def reserved(inv: RawInventory) -> Reserved:
     return Reserved(names, range(_first_id(inv), LAST_ID + 1))
 
 
+def _is_first_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1000 <= value < LAST_ID
+
+
+def first_id(value: object) -> int:
+    """The first declared id `cluster_people_first_id` sets (`value`), or the default when it
+    is unset or invalid (an invalid one is reported by the rules)."""
+    return value if _is_first_id(value) else DEFAULT_FIRST_ID  # type: ignore[return-value]
+
+
 def _first_id(inv: RawInventory) -> int:
     raw = inv.cluster_vars.get(FIRST_ID_VAR)
-    value = raw.value if raw is not None else DEFAULT_FIRST_ID
-    valid = isinstance(value, int) and not isinstance(value, bool) and 1000 <= value < LAST_ID
-    return value if valid else DEFAULT_FIRST_ID  # type: ignore[return-value]
+    return first_id(raw.value if raw is not None else None)
 
 
 def _first_id_problems(inv: RawInventory) -> Iterator[Problem]:
@@ -112,7 +125,7 @@ def _first_id_problems(inv: RawInventory) -> Iterator[Problem]:
     if raw is None:
         return
     value = raw.value
-    if not (isinstance(value, int) and not isinstance(value, bool) and 1000 <= value < LAST_ID):
+    if not _is_first_id(value):
         yield Problem(
             raw.file,
             raw.line,
@@ -152,10 +165,7 @@ def _items(raw: RawValue | None, var: str) -> tuple[list[_Item], list[Problem]]:
         return [], [Problem(raw.file, raw.line, None, var, "expected a list")]
     items = []
     for index, value in enumerate(raw.value):
-        try:
-            line = int(raw.value.lc.item(index)[0]) + 1  # type: ignore[attr-defined]
-        except (AttributeError, KeyError, TypeError, IndexError):
-            line = raw.line
+        line = line_of(raw.value, index, raw.line)
         items.append(_Item(value, raw.file, line, f"{var}[{index}]"))
     return items, []
 
