@@ -132,8 +132,9 @@ def _storage_mac(name: str) -> str:
     return _docker("inspect", "-f", template, CONTAINER_PREFIX + name).strip()
 
 
-def _add_node(state: Path, inventory: Path, number: int, *extra: str) -> float:
-    """Boot gpuNN in the sandbox, then `gpucluster add-node` it; the add-node's wall time."""
+def add_gpu_node(state: Path, inventory: Path, number: int, *extra: str) -> float:
+    """Boot gpuNN in the sandbox, then `gpucluster add-node` it (the full site playbook on
+    it, /etc/hosts on the others); the add-node's wall time."""
     node = gpu_node(f"gpu{number:02d}")
     gpucluster(state, "sandbox", "add", node.name)
     elapsed, _ = gpucluster(
@@ -144,15 +145,10 @@ def _add_node(state: Path, inventory: Path, number: int, *extra: str) -> float:
     return elapsed
 
 
-def add_gpu_node(state: Path, inventory: Path, number: int) -> float:
-    """Time add-node of gpuNN: the full site playbook on it, /etc/hosts on the others."""
-    return _add_node(state, inventory, number)
-
-
 def boot_bare_gpu_nodes(state: Path, inventory: Path, first: int, last: int) -> None:
     """Boot GPU nodes and declare them only (--edit-only): present, as new racks would be."""
     for number in range(first, last + 1):
-        _add_node(state, inventory, number, "--edit-only")
+        add_gpu_node(state, inventory, number, "--edit-only")
 
 
 def measure(gpu_nodes: int, scale: int | None) -> dict[str, Any]:
