@@ -59,8 +59,6 @@ DISTRIBUTION_NAMES = frozenset(
 """Local accounts and groups of a Debian or Ubuntu node that an LDAP name must not shadow:
 sssd answers for LDAP names too, so a project called `sudo` or `adm` would hand its members
 that group's powers on every node."""
-COMMON_DEFAULTS = Path("roles") / "common" / "defaults" / "main.yml"
-"""Where the local admin group's default name is set (role common)."""
 
 
 @dataclass(frozen=True)
@@ -75,26 +73,35 @@ class Reserved:
 
 
 @functools.cache
-def _admin_group_default() -> str:
-    """role common's `common_admin_group` default, read from the role (one source of truth)."""
+def _role_default(role: str, var: str, fallback: str) -> str:
+    """A role's default for `var`, read from the role (one source of truth)."""
     from gpucluster.paths import project_root
 
+    path = project_root() / "roles" / role / "defaults" / "main.yml"
     try:
-        defaults = yaml.safe_load((project_root() / COMMON_DEFAULTS).read_text(encoding="utf-8"))
+        defaults = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, RuntimeError, yaml.YAMLError):
-        return "gpuadmin"
-    name = defaults.get("common_admin_group") if isinstance(defaults, dict) else None
-    return name if isinstance(name, str) else "gpuadmin"
+        return fallback
+    value = defaults.get(var) if isinstance(defaults, dict) else None
+    return value if isinstance(value, str) else fallback
+
+
+def _cluster_name(inv: RawInventory, role: str, var: str, fallback: str) -> object:
+    """The name the inventory sets for `var`, or else the role's default."""
+    raw = inv.cluster_vars.get(var)
+    return raw.value if raw is not None else _role_default(role, var, fallback)
 
 
 def reserved(inv: RawInventory) -> Reserved:
     """What the cluster itself uses: distribution accounts, the local admin group and admin
-    users of role common, and ids below the configured first id."""
+    users of role common, the registry's service account, and ids below the first id."""
     names = {name: "a local account or group of every node" for name in DISTRIBUTION_NAMES}
-    raw_group = inv.cluster_vars.get("common_admin_group")
-    admin_group = raw_group.value if raw_group is not None else _admin_group_default()
+    admin_group = _cluster_name(inv, "common", "common_admin_group", "gpuadmin")
     if isinstance(admin_group, str):
         names[admin_group] = "the local admin group (common_admin_group: passwordless sudo)"
+    service = _cluster_name(inv, "registry", "registry_username", "gpucluster")
+    if isinstance(service, str):
+        names[service] = "the registry's service account (registry_username)"
     raw_admins = inv.cluster_vars.get("common_admin_users")
     admins = raw_admins.value if raw_admins is not None else None
     if isinstance(admins, Sequence) and not isinstance(admins, str):

@@ -7,18 +7,24 @@ grow it by one GPU node, and prove the existing nodes only learned about it.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from gpucluster.sandbox.layout import CLUSTER_DOMAIN
 from tests.e2e.conftest import docker_exec
 
 SERVICE_NODES = ["login01", "mgmt01", "fs01", "backup01"]
 ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
 ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
 ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
+REGISTRY_PROBE = (
+    Path(__file__).parents[1] / "infra" / "registry" / "registry_login_probe.py"
+).read_text(encoding="utf-8")
+NO_SUCH_MANIFEST = "/v2/gpucluster-test/none/manifests/sha256:" + "0" * 64
 
 
 def _inventory_with(src: Path, dst: Path, group: str, host: str, field: str, value: str) -> Path:
@@ -125,6 +131,19 @@ def _ssh(state_dir: Path, user: str, node: str, *command: str) -> subprocess.Com
     )
 
 
+def _registry_command(method: str, path: str) -> list[str]:
+    """The probe that sends the running user's own stored registry login (see its docstring)."""
+    url = f"https://registry.{CLUSTER_DOMAIN}:5000{path}"
+    return ["python3", "-c", REGISTRY_PROBE, url, method, "/etc/gpucluster/pki/ca.crt"]
+
+
+def _registry_as(state_dir: Path, user: str, method: str, path: str = "/v2/") -> str:
+    """The HTTP status the registry answers `user`, logged in on login01 by SSH."""
+    result = _ssh(state_dir, user, "login01", shlex.join(_registry_command(method, path)))
+    assert result.returncode == 0, (user, result.stderr)
+    return result.stdout.strip()
+
+
 def test_ldap_users_log_in_where_their_role_allows(sandbox_inventory, state_dir):
     for node in ("login01", "gpu01"):
         result = _ssh(state_dir, "alice", node, "id")
@@ -176,12 +195,23 @@ def test_user_and_project_commands_reach_every_node(gpucluster, sandbox_inventor
     for user, node in (("dave", "gpu01"), ("dave", "login01"), ("bob", "login01")):
         sudo = _ssh(state_dir, user, node, "sudo", "-n", "id", "-u")
         assert sudo.returncode != 0 and sudo.stdout.strip() != "0", (user, node, sudo.stdout)
+    # The new user has a registry login of their own in their home; only admins delete.
+    assert _registry_as(state_dir, "dave", "GET") == "200"
+    assert _registry_as(state_dir, "dave", "DELETE", NO_SUCH_MANIFEST) == "401"
+    assert _registry_as(state_dir, "carol", "DELETE", NO_SUCH_MANIFEST) == "404"
+    assert _registry_as(state_dir, "alice", "GET") == "200"
 
     locked = gpucluster("user", "lock", "alice", "-i", inventory)
     assert locked.rc == 0, locked.output
     for node in ("login01", "gpu01"):
         assert _ssh(state_dir, "alice", node, "id").returncode != 0, node
     assert _ssh(state_dir, "bob", "login01", "id").returncode == 0  # others unaffected
+    # alice's stored registry login, which worked a moment ago, is refused now.
+    as_alice = docker_exec(
+        "login01", "runuser", "-u", "alice", "--", *_registry_command("GET", "/v2/")
+    )
+    assert as_alice.stdout.strip() == "401", (as_alice.stdout, as_alice.stderr)
+    assert _registry_as(state_dir, "bob", "GET") == "200"
 
 
 def test_backup_run_and_restore_through_the_cli(gpucluster, sandbox_inventory):

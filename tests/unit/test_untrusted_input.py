@@ -175,6 +175,10 @@ def _problems(inventory: Path) -> str:
         (["project", "add", "docker"], "docker is already a local account or group"),
         (["user", "add", "opsadmin", "--project", "nlp"], "opsadmin is already a local admin"),
         (["user", "add", "sshd", "--project", "nlp"], "sshd is already a local account"),
+        (
+            ["user", "add", "gpucluster", "--project", "nlp"],
+            "gpucluster is already the registry's service account",
+        ),
         (["user", "add", "eve", "--project", "nlp", "--uid", "0"], "uid: 0 is not an id from"),
         (["user", "add", "eve", "--project", "nlp", "--uid", "1001"], "1001 is not an id from"),
         (["project", "add", "speech", "--gid", "0"], "gid: 0 is not an id from 10000"),

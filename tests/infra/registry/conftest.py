@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 import testinfra
 
+PROBE = (Path(__file__).parent / "registry_login_probe.py").read_text(encoding="utf-8")
+"""The client that asks the registry with a user's own stored login (see its docstring)."""
+
 
 @dataclass
 class Registry:
@@ -23,10 +26,30 @@ class Registry:
     port: int
     username: str
     password_file: Path
+    user_password_dir: Path
+    users: list[dict[str, Any]]
     ca_file: str
     server: str
     listen_address: str
     inventory_file: str
+
+    @property
+    def active_users(self) -> list[dict[str, Any]]:
+        return [user for user in self.users if not user.get("locked", False)]
+
+    def user_password(self, name: str) -> str:
+        return (self.user_password_dir / f"{name}.password").read_text().split()[0]
+
+    def as_user(self, host: Any, user: str, method: str, path: str) -> str:
+        """The HTTP status the registry answers `user`, who sends their stored login."""
+        return host.check_output(
+            "runuser -u %s -- python3 -c %s %s %s %s",
+            user,
+            PROBE,
+            f"https://{self.address}{path}",
+            method,
+            self.ca_file,
+        )
 
     @property
     def address(self) -> str:
@@ -84,10 +107,10 @@ def registry(host: Any, inventory: Any) -> Registry:
     name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
     username = inventory.resolved("registry_username", "gpucluster")
     password_file = inventory.resolved("registry_password_file")
+    secrets = inventory.resolved("registry_secrets_dir") or inventory.render(
+        "{{ gpucluster_secrets_dir | default(inventory_dir ~ '/.secrets') }}"
+    )
     if password_file is None:
-        secrets = inventory.render(
-            "{{ gpucluster_secrets_dir | default(inventory_dir ~ '/.secrets') }}"
-        )
         password_file = f"{secrets}/registry-{username}.password"
     server = _management_host(host)
     server_vars = inventory.vars_of(server)
@@ -98,6 +121,10 @@ def registry(host: Any, inventory: Any) -> Registry:
         port=int(inventory.resolved("registry_port", 5000)),
         username=username,
         password_file=Path(password_file),
+        user_password_dir=Path(
+            inventory.resolved("registry_user_password_dir") or f"{secrets}/registry-users"
+        ),
+        users=list(inventory.resolved("cluster_users", [])),
         ca_file=f"{ca_dir}/ca.crt",
         server=server,
         listen_address=str(listen),

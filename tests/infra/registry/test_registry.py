@@ -1,7 +1,8 @@
-"""Role registry, on the management node: the registry serves TLS with a
-certificate from the cluster CA on the storage network only, asks for
-credentials, keeps images where the inventory says, and collects garbage on
-a timer; its generated password stays 0600 on the controller."""
+"""Role registry, on the management node: nginx serves the registry over TLS
+with a certificate from the cluster CA on the storage network only and asks
+for credentials; the registry itself listens on a Unix socket only nginx may
+open, keeps images where the inventory says, and collects garbage on a timer;
+its generated password stays 0600 on the controller."""
 
 from __future__ import annotations
 
@@ -14,33 +15,50 @@ testinfra_hosts = ["ansible://management"]
 CONFIG = "/etc/docker/registry/config.yml"
 
 
-def test_registry_runs_and_listens_on_the_storage_address_only(host, registry):
-    service = host.service("docker-registry")
-    assert service.is_enabled
-    assert service.is_running
+def test_nginx_serves_the_registry_on_the_storage_address_only(host, registry):
+    for unit in ("docker-registry", "nginx"):
+        service = host.service(unit)
+        assert service.is_enabled and service.is_running, unit
     listening = [str(s) for s in host.socket.get_listening_sockets()]
-    ours = [s for s in listening if s.endswith(f":{registry.port}")]
-    assert ours == [f"tcp://{registry.listen_address}:{registry.port}"], ours
+    tcp = [s for s in listening if s.startswith("tcp")]
+    assert [s for s in tcp if s.endswith(f":{registry.port}")] == [
+        f"tcp://{registry.listen_address}:{registry.port}"
+    ], tcp
+    assert not [s for s in tcp if s.endswith((":80", ":443"))], tcp  # nginx's default site
 
 
-def test_configuration_has_tls_htpasswd_deletes_and_the_storage_path(host, inventory):
+def test_the_registry_listens_on_a_socket_only_nginx_may_open(host):
+    config = yaml.safe_load(host.file(CONFIG).content_string)
+    assert config["http"]["net"] == "unix"
+    assert "auth" not in config and "tls" not in config["http"], "nginx does both"
+    socket = host.file(config["http"]["addr"])
+    assert socket.is_socket
+    assert (socket.user, socket.group) == ("docker-registry", "docker-registry")
+    assert socket.mode & 0o007 == 0, oct(socket.mode)
+    assert "docker-registry" in host.user("www-data").groups
+    # Someone else on the management node cannot bypass nginx through the socket.
+    bypass = host.run(
+        "runuser -u nobody -- curl -s --unix-socket %s http://registry/v2/", socket.path
+    )
+    assert bypass.rc != 0, bypass.stdout
+
+
+def test_storage_deletes_and_the_htpasswd_files(host, inventory):
     config = yaml.safe_load(host.file(CONFIG).content_string)
     assert config["storage"]["delete"]["enabled"] is True
     storage = inventory.resolved("registry_storage_path", "/var/lib/docker-registry")
     assert config["storage"]["filesystem"]["rootdirectory"] == storage
     assert host.file(storage).user == "docker-registry"
-    assert config["http"]["tls"]["certificate"]
-    htpasswd = host.file(config["auth"]["htpasswd"]["path"])
-    assert htpasswd.mode == 0o640
-    assert htpasswd.group == "docker-registry"
-    user, hashed = htpasswd.content_string.strip().split(":", 1)
-    assert user == inventory.resolved("registry_username", "gpucluster")
-    assert hashed.startswith(("$2y$", "$2b$", "$2a$")), "not a bcrypt hash"
+    assert not host.file("/etc/docker/registry/htpasswd").exists
+    for accounts in ("users", "admins"):
+        htpasswd = host.file(f"/etc/nginx/gpucluster-registry/{accounts}")
+        assert (htpasswd.user, htpasswd.group, htpasswd.mode) == ("root", "www-data", 0o640)
+        lines = [line for line in htpasswd.content_string.splitlines() if ":" in line]
+        assert all(line.split(":", 1)[1].startswith("$6$") for line in lines), accounts
 
 
 def test_certificate_names_the_registry_and_verifies_against_the_cluster_ca(host, registry):
-    config = yaml.safe_load(host.file(CONFIG).content_string)
-    certificate = config["http"]["tls"]["certificate"]
+    certificate = "/etc/docker/registry/tls/registry.crt"
     names = host.check_output("openssl x509 -noout -ext subjectAltName -in %s", certificate)
     assert f"DNS:{registry.name}" in names
     assert f"IP Address:{registry.listen_address}" in names
