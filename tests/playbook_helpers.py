@@ -11,6 +11,9 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+CONVERGE_VARS = ROOT / ".config" / "molecule" / "converge.yml"
+"""The scenarios' converge settings (mitogen over its docker transport unless
+GPUCLUSTER_MITOGEN=0): a role applied by a test runs the way converge ran it."""
 
 
 def run_role(
@@ -19,7 +22,9 @@ def run_role(
     """Apply `role` (entry point `tasks_from`) to `hosts`; return rc and the flattened output."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(
-        f"- name: Apply {role}\n  hosts: {hosts}\n  gather_facts: false\n  tasks:\n"
+        f"- name: Apply {role}\n  hosts: {hosts}\n  gather_facts: false\n"
+        f"  strategy: '{{{{ gpucluster_converge_strategy }}}}'\n"
+        f"  vars_files: {CONVERGE_VARS}\n  tasks:\n"
         f"    - name: Include {role}\n      ansible.builtin.include_role:\n"
         f"        name: {role}\n        tasks_from: {tasks_from}\n"
     )
