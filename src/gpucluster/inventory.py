@@ -221,13 +221,18 @@ def _duplicate_keys(path: Path, root: YamlNode | None) -> list[Problem]:
 
 
 def parse_yaml(path: Path, text: str) -> ParsedFile:
-    """Parse `text` (the contents of `path`) into a round-trip document, collecting problems."""
+    """Parse `text` (the contents of `path`) into a round-trip document, collecting problems.
+
+    The document is read from the text with "\n" line ends (so the comments it keeps carry
+    no "\r"); `text` stays as read, and the writers restore its line ends (DocumentLayout).
+    """
     if text.lstrip().startswith(_VAULT_HEADER):
         return ParsedFile(path, text, None, (), usable=True, encrypted=True)
     yaml = new_yaml()
+    lines = text.replace("\r\n", "\n")
     try:
-        duplicates = _duplicate_keys(path, yaml.compose(text))
-        document = yaml.load(text)
+        duplicates = _duplicate_keys(path, yaml.compose(lines))
+        document = yaml.load(lines)
     except YAMLError as error:
         return ParsedFile(path, text, None, (_yaml_error_problem(path, text, error),), False)
     except RecursionError:

@@ -10,7 +10,7 @@ the file exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -60,9 +60,8 @@ def remove_node(path: Path, name: str) -> Cluster:
 class _Edit:
     """One edit of a hosts file: the bytes as read, the document being changed, the vars."""
 
-    hosts: ParsedFile  # parsed from the text with "\n" line ends
+    hosts: ParsedFile
     original: bytes
-    newline: str  # the file's line end, restored when writing
     vars_files: list[ParsedFile]
 
     @classmethod
@@ -75,9 +74,8 @@ class _Edit:
             reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
             problem = Problem(hosts_file, None, None, None, f"cannot read: {reason}")
             raise InventoryError([problem]) from error
-        newline = "\r\n" if "\r\n" in text else "\n"
-        hosts = parse_yaml(hosts_file, text.replace("\r\n", "\n"))
-        return cls(hosts, original, newline, [read_yaml(file) for file in vars_files])
+        hosts = parse_yaml(hosts_file, text)
+        return cls(hosts, original, [read_yaml(file) for file in vars_files])
 
     @property
     def file(self) -> Path:
@@ -112,8 +110,7 @@ class _Edit:
         is exactly what passed validation, whatever the YAML emitter did.
         """
         cluster_from_documents(self.hosts, self.vars_files, problems)
-        layout = replace(DocumentLayout.of(self.hosts.text), newline=self.newline)
-        rendered = layout.render(self.hosts.document)
+        rendered = DocumentLayout.of(self.hosts.text).render(self.hosts.document)
         cluster = cluster_from_documents(parse_yaml(self.file, rendered), self.vars_files)
         write_atomically(self.file, rendered.encode("utf-8"), self.original)
         return cluster

@@ -25,7 +25,7 @@ from gpucluster.inventory import (
 )
 from gpucluster.people_rules import FIRST_ID_VAR, LAST_ID, first_id
 from gpucluster.problems import InventoryError, Problem
-from gpucluster.yaml_writeback import DocumentLayout, write_atomically
+from gpucluster.yaml_writeback import DocumentLayout, line_end, write_atomically
 
 PEOPLE_FILE = Path("group_vars") / "all" / "people.yml"
 """Where the declaration goes when the inventory has none yet."""
@@ -127,7 +127,7 @@ class _PeopleEdit:
         text = self.file.text
         layout = DocumentLayout.of(text) if self.file.document else DocumentLayout.of("a: 1\n")
         if not self.file.document or self.created:
-            layout = replace(layout, preamble=text)
+            layout = replace(layout, preamble=text.replace("\r\n", "\n"), newline=line_end(text))
         rendered = layout.render(self.document())
         reparsed = parse_yaml(self.file.path, rendered)
         files = [*self.vars_files[: self.target], reparsed, *self.vars_files[self.target + 1 :]]

@@ -13,7 +13,7 @@ import re
 import stat
 import tempfile
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -41,6 +41,9 @@ class DocumentLayout:
 
     @classmethod
     def of(cls, text: str) -> DocumentLayout:
+        """The layout that reproduces `text`, Windows line ends included."""
+        newline = line_end(text)
+        text = text.replace("\r\n", "\n")
         preamble = _preamble(text)
         document = new_yaml().load(text)
         guessed = _guess_mapping_indent(text[len(preamble) :])
@@ -64,7 +67,7 @@ class DocumentLayout:
                 best, best_likeness = layout, score
             if score == 2.0:
                 break
-        return best
+        return replace(best, newline=newline)
 
     def render(self, document: object) -> str:
         yaml = new_yaml()
@@ -74,6 +77,11 @@ class DocumentLayout:
         out = io.StringIO()
         yaml.dump(document, out)
         return (self.preamble + out.getvalue()).replace("\n", self.newline)
+
+
+def line_end(text: str) -> str:
+    """The line end an operator's file uses ("\r\n" for Windows line ends), kept on write."""
+    return "\r\n" if "\r\n" in text else "\n"
 
 
 def _preamble(text: str) -> str:

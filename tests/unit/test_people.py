@@ -112,6 +112,18 @@ def test_user_add_appends_with_the_next_uid_and_keeps_comments(inventory):
     load_cluster(inventory)
 
 
+def test_windows_line_ends_are_kept_like_the_hosts_file_edit_keeps_them(inventory):
+    crlf = _vars(inventory).read_bytes().replace(b"\n", b"\r\n")
+    _vars(inventory).write_bytes(crlf)
+    add_user(inventory, NewUser(name="bob", projects=("nlp",), ssh_keys=(KEY,)))
+    assert _vars(inventory).read_bytes().startswith(crlf.rstrip(b"\r\n"))
+    add_project(inventory, NewProject(name="speech"))
+    after = _vars(inventory).read_bytes()
+    assert b"- name: bob\r\n" in after and b"- name: speech\r\n" in after
+    assert after.count(b"\n") == after.count(b"\r\n"), "a bare LF line end was written"
+    load_cluster(inventory)
+
+
 def test_a_rejected_user_add_changes_nothing(inventory):
     before = _vars(inventory).read_bytes()
     with pytest.raises(InventoryError) as caught:
