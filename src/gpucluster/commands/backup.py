@@ -37,6 +37,9 @@ from gpucluster.run_result import RunResult
 from gpucluster.runner import RunRequest
 from gpucluster.untrusted import TEMPLATE_MESSAGE, template_marker
 
+RUN_PLAYBOOK = "backup-run.yml"
+LIST_PLAYBOOK = "backup-list.yml"
+# Tasks of those playbooks whose results the output is made of (a unit test ties them).
 ARCHIVES_BEFORE = "Archives before the run"
 ARCHIVES_AFTER = "Archives after the run"
 ARCHIVES_LISTED = "Archives per source"
@@ -162,7 +165,7 @@ def _workdir() -> Iterator[Path]:
 
 def _run(args: argparse.Namespace, console: Console, path: Path) -> int:
     request = RunRequest(
-        playbook="backup-run.yml",
+        playbook=RUN_PLAYBOOK,
         inventory=path,
         command_name="backup-run",
         capture_results_of=frozenset({ARCHIVES_BEFORE, ARCHIVES_AFTER}),
@@ -179,7 +182,7 @@ def _run(args: argparse.Namespace, console: Console, path: Path) -> int:
 
 def _list(args: argparse.Namespace, console: Console, path: Path) -> int:
     request = RunRequest(
-        playbook="backup-list.yml",
+        playbook=LIST_PLAYBOOK,
         inventory=path,
         command_name="backup-list",
         capture_results_of=frozenset({ARCHIVES_LISTED}),

@@ -21,7 +21,9 @@ from gpucluster.run_result import RunResult
 from gpucluster.runner import RunRequest, run_playbook
 from gpucluster.secrets_tracking import SECRETS_DIR_NAME, tracked_secret_files
 
+PLAYBOOK = "preflight.yml"
 REPORT_TASK = "Report preflight"
+"""The playbook's task whose results the report is made of (a unit test ties the two)."""
 
 
 def _problem_of(host: str, result: RunResult) -> str:
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.offline:
         return EXIT_OK
     request = RunRequest(
-        playbook="preflight.yml",
+        playbook=PLAYBOOK,
         inventory=path,
         command_name="check",
         capture_results_of=frozenset({REPORT_TASK}),

@@ -20,7 +20,9 @@ from gpucluster.commands.common import inventory_path, load_or_report
 from gpucluster.run_result import SUMMARY_FILE
 from gpucluster.runner import RunRequest, run_playbook
 
+PLAYBOOK = "status.yml"
 REPORT_TASK = "Report node status"
+"""The playbook's task whose results the report is made of (a unit test ties the two)."""
 
 
 def last_install(inventory: Path) -> dict[str, Any] | None:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if cluster is None:
         return EXIT_BAD_INPUT
     request = RunRequest(
-        playbook="status.yml",
+        playbook=PLAYBOOK,
         inventory=path,
         command_name="status",
         capture_results_of=frozenset({REPORT_TASK}),
