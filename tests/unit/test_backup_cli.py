@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from gpucluster.cli import build_parser, main
@@ -18,15 +15,6 @@ from gpucluster.commands.backup import (
     restore_extravars,
 )
 from gpucluster.inventory import load_cluster
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "inventory"
-    shutil.copytree(EXAMPLE, target)
-    return target
 
 
 @pytest.fixture

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from gpucluster.cli import main
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "inventory"
-    shutil.copytree(EXAMPLE, target)
-    return target
 
 
 def _add_node(inventory: Path, *extra: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from gpucluster.inventory import load_cluster
 from gpucluster.inventory_edit import NewNode, add_node, remove_node
 from gpucluster.problems import InventoryError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 GPU03 = NewNode(
     name="gpu03",
     group="gpu",
@@ -73,13 +71,6 @@ all:
         gpu_vendor: nvidia
 # End of inventory.
 """
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "inv"
-    shutil.copytree(EXAMPLE, target)
-    return target
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
@@ -15,16 +14,7 @@ from gpucluster.inventory import (
     resolve_inventory_paths,
 )
 from gpucluster.problems import InventoryError, Problem
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    """A writable copy of the example inventory."""
-    target = tmp_path / "inv"
-    shutil.copytree(EXAMPLE, target)
-    return target
+from tests.unit.conftest import EXAMPLE
 
 
 def replace_once(file: Path, old: str, new: str) -> None:

@@ -3,7 +3,6 @@ and the user/project edits keep the file's comments and change nothing when reje
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,7 @@ from gpucluster.people_edit import (
 )
 from gpucluster.problems import InventoryError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LWZvci11bml0LXRlc3RzLW9ubHk= bob@laptop"
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "inv"
-    shutil.copytree(EXAMPLE, target)
-    return target
 
 
 def _vars(inventory: Path) -> Path:

@@ -8,7 +8,6 @@ checker never read, a device file read as a key until memory ran out.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,16 +18,8 @@ from gpucluster.cli import main
 from gpucluster.inventory import load_cluster
 from gpucluster.problems import InventoryError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LWZvci11bml0LXRlc3RzLW9ubHk="
 ANSIBLE = Path(sys.executable).parent / "ansible"
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "inv"
-    shutil.copytree(EXAMPLE, target)
-    return target
 
 
 def _payload(marker: Path) -> str:

@@ -6,7 +6,6 @@ problem text, which names the file, the line when known, the host and the field.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,12 @@ import pytest
 from gpucluster.inventory import load_cluster
 from gpucluster.problems import InventoryError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 GPU02 = (
     "        gpu02:\n"
     "          ansible_host: 10.10.0.102\n"
     "          storage_address: 10.20.0.102\n"
     '          storage_mac: "3c:fd:fe:00:01:02"\n'
 )
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "inv"
-    shutil.copytree(EXAMPLE, target)
-    return target
 
 
 @pytest.fixture
