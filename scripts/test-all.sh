@@ -2,31 +2,38 @@
 # The whole test suite, exactly as CI runs it: set up, lint, unit tests,
 # every Molecule scenario, and the end-to-end sandbox cluster test.
 # MOLECULE_SCENARIOS="common" or SKIP_E2E=1 narrow it while developing.
-# The end-to-end test runs beside the Molecule scenarios (its own containers,
-# names and networks): one Molecule scenario leaves about 40% of the two CPUs
-# idle (dpkg, systemd, network waits). SERIAL_E2E=1 runs it after them.
+#
+# After lint and unit tests the stages run in two lanes side by side: one
+# Molecule scenario leaves about 40% of the two CPUs idle (dpkg, systemd,
+# network waits), and every scenario and the e2e sandbox have their own
+# containers, names and networks. The second lane runs the e2e test and then
+# SECOND_LANE_SCENARIOS (chosen so both lanes take about as long); its output
+# is printed, stage by stage, when it ends. SERIAL=1 runs everything in one lane.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
+SECOND_LANE_SCENARIOS=${SECOND_LANE_SCENARIOS:-"ldap registry"}
 passed=0
 failed=0
 failed_names=()
 
+# Runs one stage; prints its name, its verdict and its time, and appends
+# "name rc" to $stage_results (a file, so a lane in the background can report).
+stage_results=$(mktemp /tmp/gpucluster-stages.XXXXXX)
 stage() {
-  local name=$1
+  local name=$1 rc=0
   shift
   local started=$SECONDS
   echo "::: $name"
-  if "$@"; then
-    passed=$((passed + 1))
+  "$@" || rc=$?
+  if ((rc == 0)); then
     echo "::: $name passed in $((SECONDS - started))s"
   else
-    failed=$((failed + 1))
-    failed_names+=("$name")
     echo "::: $name FAILED after $((SECONDS - started))s"
   fi
+  echo "$name $rc" >>"$stage_results"
 }
 
 molecule_scenario() {
@@ -41,51 +48,66 @@ e2e() {
   pytest tests/e2e -q -rs -p no:cacheprovider
 }
 
-# Starts the end-to-end test in the background; its output goes to a log that
-# is printed, as its own stage, once it ends.
-e2e_log=$(mktemp /tmp/gpucluster-e2e.XXXXXX)
-e2e_started=0
-start_e2e_lane() {
-  echo "::: e2e-sandbox (beside the Molecule scenarios; output below when it ends)"
-  e2e_started=$SECONDS
-  e2e >"$e2e_log" 2>&1 &
-  e2e_pid=$!
-}
-
-finish_e2e_lane() {
-  local rc=0
-  wait "$e2e_pid" || rc=$?
-  echo "::: e2e-sandbox output"
-  cat "$e2e_log"
-  rm -f "$e2e_log"
-  if ((rc == 0)); then
-    passed=$((passed + 1))
-    echo "::: e2e-sandbox passed in $((SECONDS - e2e_started))s"
-  else
-    failed=$((failed + 1))
-    failed_names+=(e2e-sandbox)
-    echo "::: e2e-sandbox FAILED after $((SECONDS - e2e_started))s"
-  fi
+contains() {
+  local word=$1 list=$2
+  [[ " $list " == *" $word "* ]]
 }
 
 stage lint-python bash -c "ruff check src tests scripts roles molecule plugins && ruff format --check src tests scripts roles molecule plugins"
 stage lint-yaml yamllint --strict .
 stage lint-ansible ansible-lint --profile production
 stage unit pytest tests/unit -q -rs
-parallel_e2e=0
-if [[ "${SKIP_E2E:-0}" != 1 && "${SERIAL_E2E:-0}" != 1 ]]; then
-  parallel_e2e=1
-  start_e2e_lane
-fi
+
 scenarios=${MOLECULE_SCENARIOS:-$(ls molecule)}
+first_lane=()
+second_lane=()
 for scenario in $scenarios; do
+  if [[ "${SERIAL:-0}" != 1 ]] && contains "$scenario" "$SECOND_LANE_SCENARIOS"; then
+    second_lane+=("$scenario")
+  else
+    first_lane+=("$scenario")
+  fi
+done
+run_e2e=0
+[[ "${SKIP_E2E:-0}" != 1 ]] && run_e2e=1
+
+second_lane_stages() {
+  if ((run_e2e)); then
+    stage e2e-sandbox e2e
+  fi
+  for scenario in "${second_lane[@]}"; do
+    stage "molecule-$scenario" molecule_scenario "$scenario"
+  done
+}
+
+second_lane_pid=
+second_lane_log=$(mktemp /tmp/gpucluster-lane.XXXXXX)
+if [[ "${SERIAL:-0}" != 1 ]] && { ((run_e2e)) || ((${#second_lane[@]})); }; then
+  echo "::: second lane (e2e-sandbox ${second_lane[*]}) runs beside the first; its output follows it"
+  second_lane_stages >"$second_lane_log" 2>&1 &
+  second_lane_pid=$!
+fi
+for scenario in "${first_lane[@]}"; do
   stage "molecule-$scenario" molecule_scenario "$scenario"
 done
-if ((parallel_e2e)); then
-  finish_e2e_lane
-elif [[ "${SKIP_E2E:-0}" != 1 ]]; then
+if [[ -n "$second_lane_pid" ]]; then
+  wait "$second_lane_pid"
+  echo "::: second lane output"
+  cat "$second_lane_log"
+elif ((run_e2e)); then
   stage e2e-sandbox e2e
 fi
+rm -f "$second_lane_log"
+
+while read -r name rc; do
+  if ((rc == 0)); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failed_names+=("$name")
+  fi
+done <"$stage_results"
+rm -f "$stage_results"
 
 echo
 if ((failed)); then
