@@ -58,24 +58,19 @@ def remove_node(path: Path, name: str) -> Cluster:
 
 @dataclass
 class _Edit:
-    """One edit of a hosts file: the bytes as read, the document being changed, the vars."""
+    """One edit of a hosts file: the file as read (and the document being changed), the vars.
+
+    The hosts file is read like every inventory file (read_yaml): an unreadable one is a
+    problem that editable_children() reports, and its text is exactly the bytes on disk.
+    """
 
     hosts: ParsedFile
-    original: bytes
     vars_files: list[ParsedFile]
 
     @classmethod
     def open(cls, path: Path) -> _Edit:
         hosts_file, vars_files = resolve_inventory_paths(path)
-        try:
-            original = hosts_file.read_bytes()
-            text = original.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-            problem = Problem(hosts_file, None, None, None, f"cannot read: {reason}")
-            raise InventoryError([problem]) from error
-        hosts = parse_yaml(hosts_file, text)
-        return cls(hosts, original, [read_yaml(file) for file in vars_files])
+        return cls(read_yaml(hosts_file), [read_yaml(file) for file in vars_files])
 
     @property
     def file(self) -> Path:
@@ -112,7 +107,7 @@ class _Edit:
         cluster_from_documents(self.hosts, self.vars_files, problems)
         rendered = DocumentLayout.of(self.hosts.text).render(self.hosts.document)
         cluster = cluster_from_documents(parse_yaml(self.file, rendered), self.vars_files)
-        write_atomically(self.file, rendered.encode("utf-8"), self.original)
+        write_atomically(self.file, rendered.encode("utf-8"), self.hosts.text.encode("utf-8"))
         return cluster
 
 
