@@ -8,6 +8,7 @@ so nothing an operator runs writes into the checkout.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -38,3 +39,20 @@ def state_dir() -> Path:
     base = Path(override) if override else Path.home() / ".local" / "state" / "gpucluster"
     base.mkdir(parents=True, exist_ok=True)
     return base.resolve()
+
+
+def inventory_state_dir(inventory: Path) -> Path:
+    """State that belongs to one inventory: its lock, lagging nodes, recorded removals.
+
+    `inventory` is the directory or its hosts file (`-i inv` and `-i inv/hosts.yml` are the
+    same cluster, so they share one directory and one lock). Named by a hash of the resolved
+    directory, with a file `inventory` inside naming it for a person looking around.
+    """
+    directory = (inventory if inventory.is_dir() else inventory.parent).resolve()
+    key = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+    state = state_dir() / "inventories" / key
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    label = state / "inventory"
+    if not label.exists():
+        label.write_text(f"{directory}\n")
+    return state
