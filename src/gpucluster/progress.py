@@ -9,9 +9,17 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from gpucluster.run_result import RunResult, TaskOutcome
+from gpucluster.run_result import (
+    FAILED,
+    INTERRUPTED,
+    PARTIAL,
+    SUCCEEDED,
+    RunResult,
+    TaskOutcome,
+)
 
 STATUS_STYLE = {
     "ok": "green",
@@ -19,6 +27,13 @@ STATUS_STYLE = {
     "failed": "bold red",
     "unreachable": "bold red",
     "skipped": "cyan",
+}
+
+VERDICT = {
+    SUCCEEDED: "[green]succeeded[/]",
+    PARTIAL: "[bold yellow]PARTIAL[/]",
+    FAILED: "[bold red]FAILED[/]",
+    INTERRUPTED: "[bold red]INTERRUPTED[/]",
 }
 
 
@@ -49,8 +64,11 @@ class ProgressPrinter:
             self._console.print(f"    [red]{outcome.message}[/]", highlight=False, markup=True)
 
 
-def render_summary(console: Console, title: str, result: RunResult) -> None:
-    """The per-host table, the verdict, and where the run's files are."""
+def render_summary(console: Console, title: str, result: RunResult, catch_up: str = "") -> None:
+    """The per-host table, the verdict, each lagging node, and where the run's files are.
+
+    `catch_up` is the command that brings a lagging node up to date (`{hosts}` for names).
+    """
     table = Table(title=title, title_justify="left")
     for column in ("host", "ok", "changed", "failed", "unreachable", "skipped", "rescued"):
         table.add_column(column, justify="left" if column == "host" else "right")
@@ -66,11 +84,24 @@ def render_summary(console: Console, title: str, result: RunResult) -> None:
             str(stats.rescued),
         )
     console.print(table)
-    verdict = "[green]succeeded[/]" if result.succeeded else "[bold red]FAILED[/]"
+    outcome = result.outcome or (SUCCEEDED if result.succeeded else FAILED)
     console.print(
-        f"{title}: {verdict} in {result.elapsed_s:.1f}s, "
+        f"{title}: {VERDICT.get(outcome, outcome)} in {result.elapsed_s:.1f}s, "
         f"{result.changed_total} changed task(s) on {len(result.hosts)} host(s)"
     )
     if result.failed_hosts():
         console.print(f"failed or unreachable: {', '.join(result.failed_hosts())}")
+    lagging = result.lagging()
+    if outcome == PARTIAL and lagging:
+        console.print(
+            "[yellow]done where it had to be; these nodes lag[/] "
+            "(`gpucluster status` lists them until a run catches them up):"
+        )
+    for entry in lagging:
+        console.print(f"  {escape(entry.describe())}", soft_wrap=True)
+        if entry.message:
+            console.print(f"    [red]{escape(entry.message)}[/]", soft_wrap=True)
+    if lagging and catch_up:
+        hosts = ",".join(entry.host for entry in lagging)
+        console.print(f"catch up: {escape(catch_up.format(hosts=hosts))}", soft_wrap=True)
     console.print(f"run directory: {result.run_dir}")

@@ -3,6 +3,11 @@
 The outcome comes from the `playbook_on_stats` event, not from counting
 failure events: a task that failed inside a block and was rescued still emits a
 failure event, yet the host is fine.
+
+A run ends one of four ways (OUTCOMES). "partial" is a run that did its job on the hosts it
+was for, while other hosts could not follow: an existing node unreachable during add-node, or
+some nodes unreachable during an install or a people change while the rest converged. Those
+hosts lag; the summary says where each one stopped so the operator can catch it up.
 """
 
 from __future__ import annotations
@@ -14,6 +19,16 @@ from pathlib import Path
 from typing import Any
 
 SUMMARY_FILE = "summary.json"
+
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+PARTIAL = "partial"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+OUTCOMES = (SUCCEEDED, PARTIAL, FAILED, INTERRUPTED)
+# ansible-playbook's exit codes when hosts failed (2) or were unreachable (4); anything else
+# is an error of the run itself (a parse error, a play broken off) and never "partial".
+_HOST_FAILURE_RCS = frozenset({2, 4})
 _RUN_DIR_LINE = re.compile(r"run directory: (\S+)")
 
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
@@ -49,6 +64,27 @@ class TaskOutcome:
     result: dict[str, Any] | None = None  # kept only for tasks the caller asked for
 
 
+@dataclass(frozen=True)
+class Lagging:
+    """A host a run did not finish with: where it stopped and why."""
+
+    host: str
+    status: str  # failed or unreachable
+    play: str = ""
+    task: str = ""  # "role : task" when the task belongs to a role
+    message: str = ""
+
+    def describe(self) -> str:
+        """One line: what the host missed, in the words of the playbook."""
+        if not self.play:
+            return f"{self.host}: {self.status}; it missed this run"
+        at = f" at {self.task!r}" if self.task else ""
+        return (
+            f"{self.host}: {self.status} in play {self.play!r}{at}; it missed the rest of "
+            "that play and every later play for it"
+        )
+
+
 @dataclass
 class RunResult:
     """Everything the CLI needs after a run: outcome, counters, where the logs are."""
@@ -59,6 +95,7 @@ class RunResult:
     elapsed_s: float
     hosts: dict[str, HostStats] = field(default_factory=dict)
     outcomes: list[TaskOutcome] = field(default_factory=list)
+    outcome: str = ""  # one of OUTCOMES, set by judge(); "" until then
 
     @property
     def succeeded(self) -> bool:
@@ -75,6 +112,49 @@ class RunResult:
     def failed_hosts(self) -> list[str]:
         return sorted(name for name, stats in self.hosts.items() if not stats.healthy)
 
+    def judge(self, must_succeed_on: frozenset[str] | None = None) -> str:
+        """Decide (and keep) the run's outcome.
+
+        `must_succeed_on` names the hosts the run is for (add-node: the new nodes): the run
+        is partial when all of them (and the controller's own plays) succeeded and only other
+        hosts failed or were unreachable. Without it, a run is partial when the hosts that did
+        not succeed were all unreachable (none failed a task) and at least one host converged.
+        """
+        self.outcome = self._outcome(must_succeed_on)
+        return self.outcome
+
+    def _outcome(self, must_succeed_on: frozenset[str] | None) -> str:
+        if self.status == "canceled":
+            return INTERRUPTED
+        if self.succeeded:
+            return SUCCEEDED
+        unhealthy = self.failed_hosts()
+        healthy = [name for name in self.hosts if name not in unhealthy]
+        if not unhealthy or self.rc not in _HOST_FAILURE_RCS:
+            return FAILED
+        if must_succeed_on is not None:
+            needed = set(must_succeed_on) | ({"localhost"} & set(self.hosts))
+            done = all(name in self.hosts and self.hosts[name].healthy for name in needed)
+            return PARTIAL if done else FAILED
+        only_unreachable = all(self.hosts[name].failed == 0 for name in unhealthy)
+        return PARTIAL if only_unreachable and healthy else FAILED
+
+    def lagging(self) -> list[Lagging]:
+        """Every host that did not succeed, with the first task where it failed or dropped."""
+        found: dict[str, Lagging] = {}
+        for outcome in self.outcomes:
+            if outcome.status not in ("failed", "unreachable") or outcome.host in found:
+                continue
+            task = f"{outcome.role} : {outcome.task}" if outcome.role else outcome.task
+            found[outcome.host] = Lagging(
+                outcome.host, outcome.status, outcome.play, task, outcome.message
+            )
+        lagging = []
+        for name in self.failed_hosts():
+            status = "unreachable" if self.hosts[name].unreachable else "failed"
+            lagging.append(found.get(name, Lagging(name, status)))
+        return lagging
+
     def to_summary(self, command: str, inventory: Path) -> dict[str, Any]:
         """The machine-readable record kept as summary.json in the run directory."""
         tasks: dict[str, list[dict[str, str]]] = {}
@@ -90,6 +170,8 @@ class RunResult:
         return {
             "command": command,
             "inventory": str(inventory.resolve()),
+            "outcome": self.outcome or (SUCCEEDED if self.succeeded else FAILED),
+            "lagging": {entry.host: asdict(entry) for entry in self.lagging()},
             "status": self.status,
             "rc": self.rc,
             "succeeded": self.succeeded,

@@ -5,27 +5,38 @@ data dir), so the log and the events of every run stay inspectable afterwards.
 Nothing secret is written there: env files are suppressed, the environment is
 allow-listed, and secrets reach tasks only through 0600 vars files that tasks
 read with no_log.
+
+The run's summary is written when it starts and again when it ends (run_record);
+Ctrl-C and SIGTERM stop ansible-playbook through ansible-runner's cancel callback
+and the run is recorded as interrupted before RunInterrupted is raised.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ansible_runner.interface import init_runner
 
-from gpucluster import paths
+from gpucluster import ara_recorder, lagging, orphan_guard, paths
+from gpucluster.interrupts import GracefulStop, RunInterrupted, signals_noted
 from gpucluster.run_environment import base_environment, clean_environment
+from gpucluster.run_record import (
+    PROBE_COMMANDS,
+    new_run_dir,
+    now_iso,
+    starting_summary,
+    write_summary,
+)
 from gpucluster.run_result import (
-    SUMMARY_FILE,
+    FAILED,
+    HostStats,
     RunResult,
     TaskOutcome,
     host_stats_from_event,
@@ -55,21 +66,15 @@ class RunRequest:
     extravars: dict[str, Any] = field(default_factory=dict)
     capture_results_of: frozenset[str] = frozenset()
     forks: int = 25
+    # The hosts the run is for (add-node: the new nodes). When they all succeed and only
+    # other hosts fail, the run is partial, not failed (RunResult.judge).
+    must_succeed_on: frozenset[str] | None = None
+    # The command that catches a lagging node up, `{hosts}` standing for its name; by default
+    # an install limited to it.
+    catch_up: str = ""
 
-
-def new_run_dir(command_name: str) -> Path:
-    """A fresh, uniquely named directory for one run's log and artifacts."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    runs = paths.state_dir() / "runs"
-    for attempt in range(1000):
-        suffix = f"-{attempt}" if attempt else ""
-        candidate = runs / f"{stamp}-{command_name}{suffix}"
-        try:
-            candidate.mkdir(parents=True, mode=0o700)
-        except FileExistsError:
-            continue
-        return candidate
-    raise RuntimeError(f"cannot create a run directory under {runs}")
+    def catch_up_command(self) -> str:
+        return self.catch_up or f"gpucluster install --limit {{hosts}} -i {self.inventory}"
 
 
 def fact_cache_dir(inventory: Path) -> Path:
@@ -131,9 +136,34 @@ def _outcome_from_event(event: dict[str, Any], capture: frozenset[str]) -> TaskO
     )
 
 
+def _stats_from_outcomes(outcomes: list[TaskOutcome]) -> dict[str, HostStats]:
+    """Per-host counters from the task events, for a run that ended before Ansible's own."""
+    stats: dict[str, HostStats] = {}
+    fields = {"ok": "ok", "changed": "changed", "failed": "failed", "skipped": "skipped"}
+    for outcome in outcomes:
+        host = stats.setdefault(outcome.host, HostStats())
+        if outcome.status == "unreachable":
+            host.unreachable += 1
+        elif outcome.status in fields:
+            setattr(host, fields[outcome.status], getattr(host, fields[outcome.status]) + 1)
+    return stats
+
+
 def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) -> RunResult:
-    """Run one playbook to completion and report how every host fared."""
+    """Run one playbook to completion and report how every host fared.
+
+    Raises RunInterrupted (after recording the run) when SIGINT or SIGTERM stopped it.
+    """
     run_dir = new_run_dir(request.command_name)
+    started_at = now_iso()
+    summary = starting_summary(
+        request.command_name,
+        request.inventory,
+        playbook=request.playbook,
+        limit=request.limit,
+        check=request.check,
+    )
+    write_summary(run_dir, summary)
     outcomes: list[TaskOutcome] = []
     final_stats: dict[str, Any] = {}
 
@@ -148,6 +178,53 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
                 progress(outcome)
         return True
 
+    started = time.monotonic()
+    with signals_noted() as interrupt:
+        try:
+            runner = _prepared_runner(request, run_dir, on_event, GracefulStop(interrupt))
+            runner.run()
+        except BaseException as error:
+            # ansible-runner itself broke: the run is over, and says so.
+            summary.update(outcome=FAILED, error=str(error) or type(error).__name__)
+            summary.update(ended=now_iso())
+            write_summary(run_dir, summary)
+            raise
+    elapsed = time.monotonic() - started
+    result = RunResult(
+        run_dir=run_dir,
+        status="canceled" if interrupt.requested() else str(runner.status),
+        rc=int(runner.rc if runner.rc is not None else 1),
+        elapsed_s=elapsed,
+        hosts=host_stats_from_event(final_stats) if final_stats else {},
+        outcomes=outcomes,
+    )
+    if not result.hosts and result.status == "canceled":
+        result.hosts = _stats_from_outcomes(outcomes)
+    result.judge(request.must_succeed_on)
+    summary.update(result.to_summary(request.command_name, request.inventory))
+    summary.update(ended=now_iso())
+    write_summary(run_dir, summary)
+    if not request.check and request.command_name not in PROBE_COMMANDS:
+        lagging.record(
+            request.inventory,
+            result,
+            playbook=request.playbook,
+            command=request.command_name,
+            started=started_at,
+            catch_up=request.catch_up_command(),
+        )
+    if interrupt.signum is not None:
+        raise RunInterrupted(run_dir, interrupt.signum)
+    return result
+
+
+def _prepared_runner(
+    request: RunRequest,
+    run_dir: Path,
+    on_event: Callable[[dict[str, Any]], bool],
+    cancelled: Callable[[], bool],
+) -> Any:
+    """ansible-runner's Runner for the request, with the allow-listed environment."""
     cmdline = " ".join(
         flag for flag, on in (("--check", request.check), ("--diff", request.diff)) if on
     )
@@ -160,6 +237,7 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
         extravars=request.extravars or None,
         cmdline=cmdline or None,
         event_handler=on_event,
+        cancel_callback=cancelled,
         suppress_env_files=True,
         quiet=True,
         forks=request.forks,
@@ -173,18 +251,12 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
         if os.environ.get(name) != value and name not in job_env
     }
     job_env.update(clean_environment(added_by_runner))
+    if request.command_name not in PROBE_COMMANDS:
+        job_env.update(ara_recorder.environment(request.inventory, job_env))
     runner.config.env = job_env
-    started = time.monotonic()
-    runner.run()
-    elapsed = time.monotonic() - started
-    result = RunResult(
-        run_dir=run_dir,
-        status=str(runner.status),
-        rc=int(runner.rc if runner.rc is not None else 1),
-        elapsed_s=elapsed,
-        hosts=host_stats_from_event(final_stats),
-        outcomes=outcomes,
-    )
-    summary = json.dumps(result.to_summary(request.command_name, request.inventory), indent=2)
-    (run_dir / SUMMARY_FILE).write_text(summary + "\n")
-    return result
+    # ansible-playbook stops (SIGINT) if this process dies without stopping it (orphan_guard).
+    runner.config.command = [sys.executable, orphan_guard.__file__, *runner.config.command]
+    # How often (seconds) ansible-runner asks cancel_callback while the output is quiet
+    # (its default, 5, makes Ctrl-C feel ignored).
+    runner.config.pexpect_timeout = 1
+    return runner
