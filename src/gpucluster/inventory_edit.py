@@ -23,6 +23,7 @@ from gpucluster.inventory import (
     NewNode,
     ParsedFile,
     cluster_from_documents,
+    load_cluster,
     parse_yaml,
     read_yaml,
     resolve_inventory_paths,
@@ -31,7 +32,7 @@ from gpucluster.problems import InventoryError, Problem
 from gpucluster.validation import NODE_GROUPS, key_line
 from gpucluster.yaml_writeback import DocumentLayout, write_atomically
 
-__all__ = ["NewNode", "add_node", "remove_node"]
+__all__ = ["NewNode", "add_node", "node_in_place", "remove_node"]
 
 
 def add_node(path: Path, new: NewNode) -> Cluster:
@@ -42,6 +43,60 @@ def add_node(path: Path, new: NewNode) -> Cluster:
     """
     edit = _Edit.open(path)
     return edit.commit(_insert(edit, edit.editable_children(), new))
+
+
+def node_in_place(path: Path, new: NewNode) -> str | None:
+    """Whether the inventory already holds `new` exactly: a message saying so, or None.
+
+    This is what makes a repeated add-node resume: after a failed or interrupted run the entry
+    is already there, and the command goes straight to the run. None when there is no node of
+    that name. A node of that name with other values raises InventoryError naming each field
+    that differs (and its line), since running would provision something else than asked.
+    """
+    cluster = load_cluster(path)
+    try:
+        node = cluster.node(new.name)
+    except KeyError:
+        return None
+    have = {
+        "group": node.group,
+        "ansible_host": str(node.address),
+        "storage_address": str(node.storage_address),
+        "storage_mac": node.storage_mac,
+        "storage_interface": node.storage_interface,
+    }
+    wanted = {
+        "group": new.group,
+        "ansible_host": new.address,
+        "storage_address": new.storage_address,
+        "storage_mac": new.storage_mac.lower() if new.storage_mac else None,
+        "storage_interface": new.storage_interface,
+    }
+    entry, host_line = _entry_of(path, new.name)
+    problems = []
+    for field, value in wanted.items():
+        if value == have[field]:
+            continue
+        line = key_line(entry, field) if entry is not None and field in entry else host_line
+        message = (
+            f"already in the inventory with {field} {have[field] or 'unset'}, "
+            f"the command gives {value or 'none'}: remove-node it first, or repeat the "
+            "command with the inventory's values to finish adding it"
+        )
+        problems.append(Problem(cluster.hosts_file, line, new.name, field, message))
+    if problems:
+        raise InventoryError(problems)
+    return f"{new.name} is already in the inventory (group {node.group}) with these values"
+
+
+def _entry_of(path: Path, name: str) -> tuple[CommentedMap | None, int | None]:
+    """The host's mapping in the hosts file and the line of its name, where they can be read."""
+    children = _Edit.open(path).children
+    for _group, hosts in _host_maps(children or {}):
+        if name in hosts:
+            entry = hosts[name]
+            return (entry if isinstance(entry, CommentedMap) else None), key_line(hosts, name)
+    return None, None
 
 
 def remove_node(path: Path, name: str) -> Cluster:

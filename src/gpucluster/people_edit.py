@@ -19,12 +19,14 @@ from gpucluster.inventory import (
     Cluster,
     ParsedFile,
     cluster_from_documents,
+    load_cluster,
     parse_yaml,
     read_yaml,
     resolve_inventory_paths,
 )
 from gpucluster.people_rules import FIRST_ID_VAR, LAST_ID, first_id
 from gpucluster.problems import InventoryError, Problem
+from gpucluster.validation import key_line
 from gpucluster.yaml_writeback import DocumentLayout, line_end, write_atomically
 
 PEOPLE_FILE = Path("group_vars") / "all" / "people.yml"
@@ -245,3 +247,98 @@ def add_project(path: Path, new: NewProject) -> Cluster:
         projects.append(entry)
 
     return _edit(path, "cluster_projects", change)
+
+
+# --- repeats: is the declaration already in place? -------------------------------------------
+#
+# `user add` and `project add` commit the edit before the run. When the run fails or is cut
+# short, the operator repeats the command; finding exactly that declaration already in place,
+# the command goes straight to the run. Options the operator did not give (a uid, a full name,
+# a gid, a description) were left to the command to choose, so any value satisfies them.
+
+
+def _declared(path: Path, variable: str, name: str) -> tuple[Path, Mapping[object, object]] | None:
+    """The file and entry declaring `name` in `variable`, after validating the inventory."""
+    load_cluster(path)  # an invalid inventory is refused here as it would be by the edit
+    edit = _PeopleEdit.open(path, variable)
+    for file in reversed(edit.vars_files):
+        document = file.document
+        if isinstance(document, Mapping) and isinstance(document.get(variable), Sequence):
+            for item in document[variable]:
+                if isinstance(item, Mapping) and item.get("name") == name:
+                    return file.path, item
+            return None
+    return None
+
+
+def _conflicts(
+    file: Path,
+    entry: Mapping[object, object],
+    variable: str,
+    name: str,
+    differences: dict[str, tuple[object, object]],
+) -> InventoryError:
+    problems = []
+    for key, (have, wanted) in differences.items():
+        line = key_line(entry, key) if key in entry else key_line(entry, "name")
+        message = (
+            f"{name} is already declared with {key} {have!r}, the command gives {wanted!r}: "
+            "repeat the command with the declared values to finish it, or edit the declaration"
+        )
+        problems.append(Problem(file, line, None, f"{variable}: {key}", message))
+    return InventoryError(problems)
+
+
+def _strings(value: object) -> set[str]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return set()
+    return {str(item).strip() for item in value}
+
+
+def user_in_place(path: Path, new: NewUser) -> str | None:
+    """A message when `new` is already declared as given; None when not declared at all.
+
+    Raises InventoryError naming every field that differs (a locked user included).
+    """
+    found = _declared(path, "cluster_users", new.name)
+    if found is None:
+        return None
+    file, entry = found
+    differences: dict[str, tuple[object, object]] = {}
+    if new.uid is not None and entry.get("uid") != new.uid:
+        differences["uid"] = (entry.get("uid"), new.uid)
+    if new.full_name is not None and entry.get("full_name") != new.full_name:
+        differences["full_name"] = (entry.get("full_name"), new.full_name)
+    if _strings(entry.get("ssh_keys")) != set(new.ssh_keys):
+        differences["ssh_keys"] = (
+            f"{len(_strings(entry.get('ssh_keys')))} key(s)",
+            f"{len(set(new.ssh_keys))} other key(s)",
+        )
+    if _strings(entry.get("projects")) != set(new.projects):
+        differences["projects"] = (
+            sorted(_strings(entry.get("projects"))),
+            sorted(set(new.projects)),
+        )
+    if bool(entry.get("admin", False)) != new.admin:
+        differences["admin"] = (bool(entry.get("admin", False)), new.admin)
+    if entry.get("locked") is True:
+        differences["locked"] = (True, "an active user (`gpucluster user unlock` does that)")
+    if differences:
+        raise _conflicts(file, entry, "cluster_users", new.name, differences)
+    return f"user {new.name} is already declared in {file} as given"
+
+
+def project_in_place(path: Path, new: NewProject) -> str | None:
+    """Like user_in_place, for a project."""
+    found = _declared(path, "cluster_projects", new.name)
+    if found is None:
+        return None
+    file, entry = found
+    differences: dict[str, tuple[object, object]] = {}
+    if new.gid is not None and entry.get("gid") != new.gid:
+        differences["gid"] = (entry.get("gid"), new.gid)
+    if new.description and entry.get("description") != new.description:
+        differences["description"] = (entry.get("description"), new.description)
+    if differences:
+        raise _conflicts(file, entry, "cluster_projects", new.name, differences)
+    return f"project {new.name} is already declared in {file} as given"
