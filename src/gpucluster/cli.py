@@ -7,21 +7,28 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from gpucluster import __version__
 from gpucluster.commands import (
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
     add_node,
     backup,
     check,
     install,
+    locking,
     offline_bundle,
     people,
     remove_node,
+    runs,
     sandbox,
     status,
     verify,
 )
+from gpucluster.interrupts import RunInterrupted, Stopped, exit_code, signals_raise
 from gpucluster.inventory import NODE_GROUPS
+from gpucluster.lock import LockBusy
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -31,6 +38,11 @@ def _add_inventory_option(parser: argparse.ArgumentParser) -> None:
         "-i",
         "--inventory",
         help="inventory directory or hosts.yml (default: $GPUCLUSTER_INVENTORY, else ./inventory)",
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail at once (exit 4) when another command holds the inventory's lock",
     )
 
 
@@ -45,13 +57,13 @@ def _add_people_commands(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--full-name", help="full name (default: the login name)")
     add.add_argument("--uid", type=int, help="uid (default: the next free one)")
     add.add_argument("--admin", action="store_true", help="may log in everywhere and sudo")
-    add.set_defaults(handler=people.user_add)
+    add.set_defaults(handler=people.user_add, lock=locking.exclusive)
     lock = actions.add_parser("lock", help="lock a user out everywhere (nothing is deleted)")
     lock.add_argument("name")
-    lock.set_defaults(handler=people.user_lock)
+    lock.set_defaults(handler=people.user_lock, lock=locking.exclusive)
     unlock = actions.add_parser("unlock", help="let a locked user log in again")
     unlock.add_argument("name")
-    unlock.set_defaults(handler=people.user_unlock)
+    unlock.set_defaults(handler=people.user_unlock, lock=locking.exclusive)
     for action in (add, lock, unlock):
         action.add_argument("--edit-only", action="store_true", help="only edit the inventory")
         _add_inventory_option(action)
@@ -64,7 +76,16 @@ def _add_people_commands(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--description", help="one line about the project")
     add.add_argument("--edit-only", action="store_true", help="only edit the inventory")
     _add_inventory_option(add)
-    add.set_defaults(handler=people.project_add)
+    add.set_defaults(handler=people.project_add, lock=locking.exclusive)
+
+    p = commands.add_parser("people", help="converge people and projects to the declaration")
+    actions = p.add_subparsers(dest="people_action", required=True, metavar="ACTION")
+    apply = actions.add_parser(
+        "apply", help="run playbooks/people.yml alone (after a hand edit, or to catch nodes up)"
+    )
+    apply.add_argument("--limit", help="only these hosts or groups (Ansible pattern)")
+    _add_inventory_option(apply)
+    apply.set_defaults(handler=people.apply, lock=locking.exclusive)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,14 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_inventory_option(p)
     p.add_argument("--offline", action="store_true", help="validate the inventory only")
-    p.set_defaults(handler=check.run)
+    p.set_defaults(handler=check.run, lock=locking.check)
 
     p = commands.add_parser("install", help="converge every node to the inventory")
     _add_inventory_option(p)
     p.add_argument("--limit", help="only these hosts or groups (Ansible pattern)")
     p.add_argument("--check", action="store_true", help="dry run: report what would change")
     p.add_argument("--diff", action="store_true", help="show file differences")
-    p.set_defaults(handler=install.run)
+    p.set_defaults(handler=install.run, lock=locking.install)
 
     p = commands.add_parser("add-node", help="add a node to the inventory and provision it")
     p.add_argument("name", help="host name of the new node")
@@ -97,22 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage-interface", help="name of the storage NIC")
     p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
     _add_inventory_option(p)
-    p.set_defaults(handler=add_node.run)
+    p.set_defaults(handler=add_node.run, lock=locking.exclusive)
 
     p = commands.add_parser("remove-node", help="remove a node from the inventory and its peers")
     p.add_argument("name", help="host name of the node to remove")
     p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
     _add_inventory_option(p)
-    p.set_defaults(handler=remove_node.run)
+    p.set_defaults(handler=remove_node.run, lock=locking.exclusive)
 
     p = commands.add_parser("verify", help="run the testinfra checks against the cluster")
     _add_inventory_option(p)
     p.add_argument("-k", dest="select", help="only tests matching this pytest expression")
-    p.set_defaults(handler=verify.run)
+    p.set_defaults(handler=verify.run, lock=locking.shared)
 
-    p = commands.add_parser("status", help="node health and the last install's outcome")
+    p = commands.add_parser(
+        "status", help="node health, the last run's and install's outcome, lagging nodes"
+    )
     _add_inventory_option(p)
     p.set_defaults(handler=status.run)
+
+    p = commands.add_parser("runs", help="the run history of the inventory, newest first")
+    _add_inventory_option(p)
+    p.add_argument("--all", action="store_true", help="also the runs of status and check")
+    p.add_argument("--last", type=int, default=30, metavar="N", help="at most N runs (30)")
+    p.set_defaults(handler=runs.run)
 
     _add_people_commands(commands)
 
@@ -142,11 +171,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Logs and pipes get a wide console so tables and one-line errors stay unwrapped.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     handler: Handler = args.handler
-    try:
-        return handler(args, console)
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        return 130
+    with signals_raise():
+        try:
+            with locking.command_lock(args, console, argv):
+                return handler(args, console)
+        except LockBusy as busy:
+            console.print(
+                f"[bold red]error:[/] {escape(str(busy))}: nothing done "
+                "(run it again later, or without --no-wait to wait for it)",
+                soft_wrap=True,
+            )
+            return EXIT_LOCKED
+        except RunInterrupted as interrupted:
+            console.print(f"interrupted: {escape(str(interrupted))}", soft_wrap=True)
+            return interrupted.exit_code
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            return EXIT_INTERRUPTED
+        except Stopped as stopped:
+            console.print(f"stopped by {stopped}")
+            return exit_code(stopped.signum)
 
 
 if __name__ == "__main__":

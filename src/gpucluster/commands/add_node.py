@@ -2,6 +2,11 @@
 
 The new node gets the full site playbook; existing nodes run only the tasks
 that must learn about it (their /etc/hosts), never the full roles again.
+
+Repeating the command with the same values after a failed or interrupted run
+finds the entry in place and goes straight to the run. When the new node
+succeeds but an existing node fails or is unreachable, the command ends
+partial (exit 3), naming the node that lags.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from rich.console import Console
 
 from gpucluster.commands.common import edit_then_run, inventory_path
 from gpucluster.inventory import NewNode
-from gpucluster.inventory_edit import add_node
+from gpucluster.inventory_edit import add_node, node_in_place
 from gpucluster.runner import RunRequest
 
 
@@ -31,10 +36,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         inventory=path,
         command_name="add-node",
         extravars={"gpucluster_new_nodes": [args.name]},
+        must_succeed_on=frozenset({args.name}),
     )
     return edit_then_run(
         console,
         lambda: add_node(path, new),
         f"added {args.name} to group {args.group} in {path}",
         None if args.edit_only else request,
+        in_place=lambda: node_in_place(path, new),
     )

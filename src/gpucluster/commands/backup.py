@@ -33,6 +33,7 @@ from gpucluster import paths
 from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from gpucluster.commands.common import inventory_path, load_or_report, run_with_progress
 from gpucluster.inventory import Cluster
+from gpucluster.lock import LockMode
 from gpucluster.run_result import RunResult
 from gpucluster.runner import RunRequest
 from gpucluster.untrusted import TEMPLATE_MESSAGE, template_marker
@@ -167,7 +168,7 @@ def _run(args: argparse.Namespace, console: Console, path: Path) -> int:
     request = RunRequest(
         playbook=RUN_PLAYBOOK,
         inventory=path,
-        command_name="backup-run",
+        command_name="backup run",
         capture_results_of=frozenset({ARCHIVES_BEFORE, ARCHIVES_AFTER}),
     )
     result = run_with_progress(console, "backup run", request)
@@ -184,7 +185,7 @@ def _list(args: argparse.Namespace, console: Console, path: Path) -> int:
     request = RunRequest(
         playbook=LIST_PLAYBOOK,
         inventory=path,
-        command_name="backup-list",
+        command_name="backup list",
         capture_results_of=frozenset({ARCHIVES_LISTED}),
     )
     result = run_with_progress(console, "backup list", request)
@@ -218,11 +219,8 @@ def _restore_ldap(args: argparse.Namespace, console: Console, path: Path) -> int
 def _run_restore(
     console: Console, path: Path, playbook: str, title: str, extravars: dict[str, Any]
 ) -> int:
-    """Run a restore playbook; the run is named after the command (`backup-restore...`)."""
-    command = title.replace(" ", "-", 1)
-    request = RunRequest(
-        playbook=playbook, inventory=path, command_name=command, extravars=extravars
-    )
+    """Run a restore playbook; the run is named after the command (`backup restore...`)."""
+    request = RunRequest(playbook=playbook, inventory=path, command_name=title, extravars=extravars)
     result = run_with_progress(console, title, request)
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
@@ -246,6 +244,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_BAD_INPUT
 
 
+def lock_policy(args: argparse.Namespace) -> LockMode | None:
+    """Listing archives only reads; a run or a restore changes the nodes."""
+    return LockMode.SHARED if args.backup_action == "list" else LockMode.EXCLUSIVE
+
+
 def add_parser(commands: Any, add_inventory_option: Any) -> None:
     """Register `backup` and its actions on the CLI's subcommand parser."""
     parser = commands.add_parser("backup", help="run, list and restore the cluster's backups")
@@ -262,4 +265,4 @@ def add_parser(commands: Any, add_inventory_option: Any) -> None:
     p = actions.add_parser("restore-ldap", help="reload the LDAP directory from a dump")
     p.add_argument("--snapshot", metavar="ID", help="archive name (default: the newest)")
     add_inventory_option(p)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, lock=lock_policy)

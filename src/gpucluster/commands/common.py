@@ -9,11 +9,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from gpucluster.inventory import Cluster, load_cluster
 from gpucluster.problems import InventoryError
 from gpucluster.progress import ProgressPrinter, render_summary
-from gpucluster.run_result import RunResult
+from gpucluster.run_result import PARTIAL, SUCCEEDED, RunResult
 from gpucluster.runner import RunRequest, run_playbook
 
 DEFAULT_INVENTORY_ENV = "GPUCLUSTER_INVENTORY"
@@ -43,8 +43,16 @@ def run_with_progress(console: Console, title: str, request: RunRequest) -> RunR
     """Run a playbook, printing progress as it goes and the summary at the end."""
     console.print(f"[bold]{title}[/]: playbooks/{request.playbook} on {request.inventory}")
     result = run_playbook(request, ProgressPrinter(console))
-    render_summary(console, title, result)
+    render_summary(console, title, result, request.catch_up_command())
     return result
+
+
+def exit_code(result: RunResult) -> int:
+    """0 succeeded, 3 partial (the job is done, other nodes lag), 1 anything else."""
+    outcome = result.outcome or (SUCCEEDED if result.succeeded else "")
+    if outcome == SUCCEEDED:
+        return EXIT_OK
+    return EXIT_PARTIAL if outcome == PARTIAL else EXIT_FAILED
 
 
 def edit_then_run(
@@ -52,20 +60,31 @@ def edit_then_run(
     edit: Callable[[], object],
     done: str,
     request: RunRequest | None,
+    *,
+    in_place: Callable[[], str | None] | None = None,
 ) -> int:
     """Apply an inventory edit; on success run the playbook that follows from it.
 
     A rejected edit prints its problems and leaves the file as it was (the
     edit functions validate before they write); request None stops after it.
+
+    `in_place` makes the command resumable: it returns a message when the inventory already
+    holds exactly this edit (a repeat after a failed or interrupted run), which then goes
+    straight to the run; it raises InventoryError, naming the field, for a conflicting one.
     """
     try:
-        edit()
+        already = in_place() if in_place is not None else None
+        if already is None:
+            edit()
     except InventoryError as error:
         print_problems(console, error)
         console.print("inventory left unchanged")
         return EXIT_BAD_INPUT
-    console.print(done)
+    if already is not None:
+        suffix = "nothing to edit" if request is None else "nothing to edit, running it again"
+        console.print(f"{escape(already)}: {suffix}", soft_wrap=True)
+    else:
+        console.print(done)
     if request is None:
         return EXIT_OK
-    result = run_with_progress(console, request.command_name, request)
-    return EXIT_OK if result.succeeded else EXIT_FAILED
+    return exit_code(run_with_progress(console, request.command_name, request))

@@ -1,4 +1,8 @@
-"""`gpucluster install`: converge the whole cluster to the inventory."""
+"""`gpucluster install`: converge the whole cluster (or --limit) to the inventory.
+
+Nodes that were unreachable while every other node converged make the install
+partial (exit 3): they are recorded as lagging until an install reaches them.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,13 @@ import argparse
 
 from rich.console import Console
 
-from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-from gpucluster.commands.common import inventory_path, load_or_report, run_with_progress
+from gpucluster.commands import EXIT_BAD_INPUT
+from gpucluster.commands.common import (
+    exit_code,
+    inventory_path,
+    load_or_report,
+    run_with_progress,
+)
 from gpucluster.runner import RunRequest
 
 
@@ -23,5 +32,4 @@ def run(args: argparse.Namespace, console: Console) -> int:
         check=args.check,
         diff=args.diff,
     )
-    result = run_with_progress(console, "install", request)
-    return EXIT_OK if result.succeeded else EXIT_FAILED
+    return exit_code(run_with_progress(console, "install", request))

@@ -4,6 +4,9 @@ Users and projects are declared in the inventory (the single source of truth); t
 are conveniences that make the same edit an operator would make by hand, validated and atomic,
 and then converge only what depends on the declaration (playbooks/people.yml): LDAP entries,
 project and home directories on the file server, and the login rules of every node.
+
+`user add` and `project add` repeated with the same values after a failed or interrupted run
+find the declaration in place and go straight to the run; `people apply` runs it alone.
 """
 
 from __future__ import annotations
@@ -14,9 +17,23 @@ from pathlib import Path
 from rich.console import Console
 
 from gpucluster.commands import EXIT_BAD_INPUT
-from gpucluster.commands.common import edit_then_run, inventory_path
+from gpucluster.commands.common import (
+    edit_then_run,
+    exit_code,
+    inventory_path,
+    load_or_report,
+    run_with_progress,
+)
 from gpucluster.inventory import UnreadableFile, read_limited_text
-from gpucluster.people_edit import NewProject, NewUser, add_project, add_user, set_user_locked
+from gpucluster.people_edit import (
+    NewProject,
+    NewUser,
+    add_project,
+    add_user,
+    project_in_place,
+    set_user_locked,
+    user_in_place,
+)
 from gpucluster.runner import RunRequest
 
 PEOPLE_PLAYBOOK = "people.yml"
@@ -24,10 +41,18 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 """A public key file holds a few keys of under 1 KiB each; anything bigger is not one."""
 
 
+def _request(path: Path, command: str, limit: str | None = None) -> RunRequest:
+    return RunRequest(
+        playbook=PEOPLE_PLAYBOOK,
+        inventory=path,
+        command_name=command,
+        limit=limit,
+        catch_up=f"gpucluster people apply --limit {{hosts}} -i {path}",
+    )
+
+
 def _apply(path: Path, command: str, edit_only: bool) -> RunRequest | None:
-    if edit_only:
-        return None
-    return RunRequest(playbook=PEOPLE_PLAYBOOK, inventory=path, command_name=command)
+    return None if edit_only else _request(path, command)
 
 
 def _read_keys(files: list[str], console: Console) -> tuple[str, ...] | None:
@@ -64,6 +89,7 @@ def user_add(args: argparse.Namespace, console: Console) -> int:
         lambda: add_user(path, new),
         f"declared user {args.name} in {path}",
         _apply(path, "user add", args.edit_only),
+        in_place=lambda: user_in_place(path, new),
     )
 
 
@@ -94,4 +120,14 @@ def project_add(args: argparse.Namespace, console: Console) -> int:
         lambda: add_project(path, new),
         f"declared project {args.name} in {path}",
         _apply(path, "project add", args.edit_only),
+        in_place=lambda: project_in_place(path, new),
     )
+
+
+def apply(args: argparse.Namespace, console: Console) -> int:
+    """`people apply`: converge people and projects to the declaration, no edit."""
+    path = inventory_path(args.inventory)
+    if load_or_report(path, console) is None:
+        return EXIT_BAD_INPUT
+    request = _request(path, "people apply", args.limit)
+    return exit_code(run_with_progress(console, "people apply", request))

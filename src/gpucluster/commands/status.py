@@ -1,7 +1,9 @@
-"""`gpucluster status`: is every node up and healthy, and how did the last install end?
+"""`gpucluster status`: is every node up and healthy, how did the last runs end, what lags?
 
-Live state comes from one read-only command per node; the last install's
-verdict comes from the newest install run directory for this inventory.
+Live state comes from one read-only command per node; the verdicts come from the run
+records of this inventory (a run whose controller died shows as interrupted), and the
+lagging nodes from what partial or failed runs recorded (lagging). It takes no lock: it
+only reads, and it answers during a long install, naming the command in progress.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from gpucluster import paths
-from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from gpucluster import lagging
+from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from gpucluster.commands.common import inventory_path, load_or_report
-from gpucluster.run_result import SUMMARY_FILE
+from gpucluster.inventory import Cluster
+from gpucluster.lock import current_holders
+from gpucluster.run_record import RunRecord, local_time, runs_of
 from gpucluster.runner import RunRequest, run_playbook
 
 PLAYBOOK = "status.yml"
@@ -26,18 +31,37 @@ REPORT_TASK = "Report node status"
 
 
 def last_install(inventory: Path) -> dict[str, Any] | None:
-    """The summary of the newest install run against this inventory, if any."""
-    runs = sorted((paths.state_dir() / "runs").glob("*-install*"), reverse=True)
-    wanted = str(inventory.resolve())
-    for run_dir in runs:
-        summary_file = run_dir / SUMMARY_FILE
-        if not summary_file.exists():
-            continue
-        summary = json.loads(summary_file.read_text())
-        if summary.get("inventory") == wanted:
-            summary["run_dir"] = str(run_dir)
-            return summary
+    """The summary of the newest install run against this inventory, if any.
+
+    Its "outcome" is the real one: "interrupted" for a run whose controller died.
+    """
+    for record in runs_of(inventory):
+        if record.command == "install":
+            return _with_outcome(record)
     return None
+
+
+def last_run(inventory: Path) -> dict[str, Any] | None:
+    """The summary of the newest run that changes something (not status or check)."""
+    records = runs_of(inventory, include_probes=False)
+    return _with_outcome(records[0]) if records else None
+
+
+def _with_outcome(record: RunRecord) -> dict[str, Any]:
+    summary = dict(record.summary)
+    summary.update(run_dir=str(record.run_dir), outcome=record.outcome, command=record.command)
+    return summary
+
+
+def describe_run(summary: dict[str, Any]) -> str:
+    """One line: command, outcome, when, how long, changes, where its files are."""
+    parts = [f"{summary['command']}: {summary['outcome']}"]
+    parts.append(f"started {local_time(summary.get('started'))}")
+    if summary.get("elapsed_s") is not None:
+        parts.append(f"{summary['elapsed_s']} s")
+    if summary.get("changed_total") is not None:
+        parts.append(f"{summary['changed_total']} changed task(s)")
+    return f"{', '.join(parts)} ({summary['run_dir']})"
 
 
 def _uptime(seconds: int) -> str:
@@ -80,17 +104,40 @@ def run(args: argparse.Namespace, console: Console) -> int:
             report["failed_units"] or "-",
         )
     console.print(table)
-    previous = last_install(path)
-    if previous is None:
-        console.print("last install: none recorded for this inventory")
-    else:
-        verdict = "succeeded" if previous["succeeded"] else "FAILED"
-        console.print(
-            f"last install: {verdict}, {previous['changed_total']} changed task(s), "
-            f"{previous['elapsed_s']} s ({previous['run_dir']})"
-        )
+    _print_records(console, path)
+    behind = _print_lagging(console, path, cluster)
     if unhealthy:
         console.print(f"[bold red]not healthy:[/] {', '.join(unhealthy)}")
         return EXIT_FAILED
+    if behind:
+        console.print("[yellow]all nodes up and healthy; some lag (see above)[/]")
+        return EXIT_PARTIAL
     console.print("[green]all nodes up and healthy[/]")
     return EXIT_OK
+
+
+def _print_records(console: Console, path: Path) -> None:
+    """Who holds the lock now, the last run and the last install, with real outcomes."""
+    for holder in current_holders(path):
+        console.print(f"in progress: {escape(holder.describe())}", soft_wrap=True)
+    for label, summary in (("last run", last_run(path)), ("last install", last_install(path))):
+        if summary is None:
+            console.print(f"{label}: none recorded for this inventory")
+        else:
+            console.print(f"{label}: {escape(describe_run(summary))}", soft_wrap=True)
+
+
+def _print_lagging(console: Console, path: Path, cluster: Cluster) -> bool:
+    """The nodes recorded as lagging (those still in the inventory); True when any."""
+    found = lagging.entries(path, {node.name for node in cluster.nodes})
+    if not found:
+        return False
+    table = Table(title="lagging nodes", title_justify="left")
+    for column in ("node", "since", "left behind by", "what it missed", "catch up with"):
+        table.add_column(column, overflow="fold")
+    for entry in found:
+        table.add_row(
+            entry.host, local_time(entry.since), entry.command, entry.missed, entry.catch_up
+        )
+    console.print(table)
+    return True
