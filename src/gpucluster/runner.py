@@ -36,6 +36,7 @@ from gpucluster.run_record import (
 )
 from gpucluster.run_result import (
     FAILED,
+    INTERRUPTED,
     HostStats,
     RunResult,
     TaskOutcome,
@@ -204,7 +205,8 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
     summary.update(result.to_summary(request.command_name, request.inventory))
     summary.update(ended=now_iso())
     write_summary(run_dir, summary)
-    if not request.check and request.command_name not in PROBE_COMMANDS:
+    # An interrupted run proves nothing about the hosts it had not finished with.
+    if result.outcome != INTERRUPTED and not request.check and not _probe(request):
         lagging.record(
             request.inventory,
             result,
@@ -216,6 +218,11 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
     if interrupt.signum is not None:
         raise RunInterrupted(run_dir, interrupt.signum)
     return result
+
+
+def _probe(request: RunRequest) -> bool:
+    """A run that only looks at the nodes: it neither clears nor records lagging nodes."""
+    return request.command_name in PROBE_COMMANDS
 
 
 def _prepared_runner(
@@ -251,7 +258,7 @@ def _prepared_runner(
         if os.environ.get(name) != value and name not in job_env
     }
     job_env.update(clean_environment(added_by_runner))
-    if request.command_name not in PROBE_COMMANDS:
+    if not _probe(request):
         job_env.update(ara_recorder.environment(request.inventory, job_env))
     runner.config.env = job_env
     # ansible-playbook stops (SIGINT) if this process dies without stopping it (orphan_guard).
