@@ -96,6 +96,9 @@ class RunResult:
     hosts: dict[str, HostStats] = field(default_factory=dict)
     outcomes: list[TaskOutcome] = field(default_factory=list)
     outcome: str = ""  # one of OUTCOMES, set by judge(); "" until then
+    # Every host of some play failed, which makes Ansible skip the rest of the playbook for
+    # all hosts: the hosts that look fine never ran the later plays.
+    broken_off: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -128,6 +131,8 @@ class RunResult:
             return INTERRUPTED
         if self.succeeded:
             return SUCCEEDED
+        if self.broken_off or self._last_play_failed_everywhere():
+            return FAILED
         unhealthy = self.failed_hosts()
         healthy = [name for name in self.hosts if name not in unhealthy]
         if not unhealthy or self.rc not in _HOST_FAILURE_RCS:
@@ -138,6 +143,22 @@ class RunResult:
             return PARTIAL if done else FAILED
         only_unreachable = all(self.hosts[name].failed == 0 for name in unhealthy)
         return PARTIAL if only_unreachable and healthy else FAILED
+
+    def _last_play_failed_everywhere(self) -> bool:
+        """True when every host of the last play that ran stopped failed or unreachable in it.
+
+        Ansible then skips the rest of the playbook for every host, and may not say so
+        (no "no hosts remaining" event when the hosts were unreachable). If that play really
+        was the playbook's last, the run is judged failed rather than partial: the safe side.
+        """
+        plays = [outcome.play for outcome in self.outcomes]
+        if not plays:
+            return False
+        last = [outcome for outcome in self.outcomes if outcome.play == plays[-1]]
+        final: dict[str, str] = {}
+        for outcome in last:
+            final[outcome.host] = outcome.status  # a rescued host goes on to other tasks
+        return all(status in ("failed", "unreachable") for status in final.values())
 
     def lagging(self) -> list[Lagging]:
         """Every host that did not succeed, with the first task where it failed or dropped."""

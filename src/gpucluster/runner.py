@@ -168,9 +168,15 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
     outcomes: list[TaskOutcome] = []
     final_stats: dict[str, Any] = {}
 
+    broken_off = False
+
     def on_event(event: dict[str, Any]) -> bool:
+        nonlocal broken_off
         if event.get("event") == "playbook_on_stats":
             final_stats.update(event.get("event_data", {}))
+            return True
+        if event.get("event") == "playbook_on_no_hosts_remaining":
+            broken_off = True  # Ansible stops the whole playbook here
             return True
         outcome = _outcome_from_event(event, request.capture_results_of)
         if outcome is not None:
@@ -198,6 +204,7 @@ def run_playbook(request: RunRequest, progress: ProgressCallback | None = None) 
         elapsed_s=elapsed,
         hosts=host_stats_from_event(final_stats) if final_stats else {},
         outcomes=outcomes,
+        broken_off=broken_off,
     )
     if not result.hosts and result.status == "canceled":
         result.hosts = _stats_from_outcomes(outcomes)

@@ -48,6 +48,18 @@ def test_judge(hosts, rc, must, expected):
     assert result.judge(frozenset(must) if must else None) == expected
 
 
+def test_a_last_play_failed_on_all_its_hosts_is_no_partial():
+    result = _result(gpu01=OK, mgmt01=DOWN)
+    result.outcomes = [
+        TaskOutcome("gpu01", "All", "Ping", "", "ok"),
+        TaskOutcome("mgmt01", "All", "Ping", "", "ok"),
+        TaskOutcome("mgmt01", "Control plane", "Init", "", "unreachable"),
+    ]
+    assert result.judge() == "failed"
+    result.outcomes.append(TaskOutcome("gpu01", "Workers", "Join", "", "ok"))
+    assert result.judge() == "partial"  # a later play ran: nothing was broken off
+
+
 def test_a_cancelled_run_is_interrupted():
     assert _result(254, "canceled", gpu01=OK).judge() == "interrupted"
 
@@ -109,7 +121,10 @@ def test_add_node_exits_3_when_only_an_existing_node_lags(inventory, monkeypatch
     def fake_run(console, title, request):
         seen.append(request)
         result = _result(gpu03=OK, gpu01=DOWN, localhost=OK)
-        result.outcomes = [TaskOutcome("gpu01", "Existing nodes learn", "Add", "", "unreachable")]
+        result.outcomes = [
+            TaskOutcome("gpu01", "Existing nodes learn", "Add", "", "unreachable"),
+            TaskOutcome("gpu03", "Provision the new nodes", "Install", "common", "changed"),
+        ]
         result.judge(request.must_succeed_on)
         common.render_summary(console, title, result, request.catch_up_command())
         return result
@@ -144,7 +159,8 @@ PLAYBOOK = """---
 """
 
 
-def test_a_real_run_with_an_unreachable_host_is_partial_and_recorded(tmp_path):
+def _real_inventory(tmp_path: Path) -> Path:
+    """This machine over the local connection, and a host that cannot be reached."""
     inventory = tmp_path / "real" / "hosts.yml"
     inventory.parent.mkdir()
     # A name that cannot resolve: nothing on the network is contacted.
@@ -155,6 +171,11 @@ def test_a_real_run_with_an_unreachable_host_is_partial_and_recorded(tmp_path):
         "    ghost:\n      ansible_host: ghost.invalid\n"
         "      ansible_ssh_common_args: -o ConnectTimeout=2\n"
     )
+    return inventory
+
+
+def test_a_real_run_with_an_unreachable_host_is_partial_and_recorded(tmp_path):
+    inventory = _real_inventory(tmp_path)
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
     request = RunRequest(
@@ -171,3 +192,36 @@ def test_a_real_run_with_an_unreachable_host_is_partial_and_recorded(tmp_path):
     assert summary["lagging"]["ghost"]["play"] == "Everyone"
     # Not a converging playbook (play.yml): nothing is recorded as lagging.
     assert lagging.entries(inventory) == []
+
+
+BREAKING_PLAYBOOK = """---
+- name: This machine first
+  hosts: localnode
+  gather_facts: false
+  tasks:
+    - name: Ping this machine
+      ansible.builtin.ping:
+- name: The ghost alone
+  hosts: ghost
+  gather_facts: false
+  tasks:
+    - name: Ping the ghost
+      ansible.builtin.ping:
+- name: Everyone
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+
+
+def test_a_play_whose_every_host_failed_stops_the_playbook_and_is_no_partial(tmp_path):
+    """Ansible skips every later play when all hosts of one failed: localnode looks healthy
+    but never ran "Everyone", so the run failed, it is not partial."""
+    inventory = _real_inventory(tmp_path)
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(BREAKING_PLAYBOOK)
+    result = run_playbook(RunRequest(playbook=str(playbook), inventory=inventory, command_name="t"))
+    assert result.hosts["localnode"].healthy and result.outcome == "failed"
+    assert not any(o.play == "Everyone" for o in result.outcomes)
