@@ -39,6 +39,7 @@ __all__ = [
     "InventoryError",
     "NewNode",
     "Node",
+    "NodeChange",
     "ParsedFile",
     "Problem",
     "cluster_from_documents",
@@ -115,6 +116,31 @@ class NewNode:
     storage_address: str
     storage_interface: str | None = None
     storage_mac: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """New values for a node that stays (replace-node: new hardware under an old name).
+
+    Unvalidated strings as the operator typed them, like NewNode; None keeps the inventory's
+    value. The name and group never change: they are what makes it the same node.
+    """
+
+    name: str
+    address: str | None = None
+    storage_address: str | None = None
+    storage_interface: str | None = None
+    storage_mac: str | None = None
+
+    def values(self) -> dict[str, str]:
+        """The variables to set, by their inventory names (only those given)."""
+        given = {
+            "ansible_host": self.address,
+            "storage_address": self.storage_address,
+            "storage_interface": self.storage_interface,
+            "storage_mac": self.storage_mac,
+        }
+        return {field: value for field, value in given.items() if value is not None}
 
 
 # --- reading YAML ----------------------------------------------------------------------------

@@ -21,18 +21,28 @@ from ruamel.yaml.tokens import CommentToken
 from gpucluster.inventory import (
     Cluster,
     NewNode,
+    NodeChange,
     ParsedFile,
     cluster_from_documents,
     load_cluster,
     parse_yaml,
     read_yaml,
     resolve_inventory_paths,
+    scoped_vars_paths,
 )
 from gpucluster.problems import InventoryError, Problem
 from gpucluster.validation import NODE_GROUPS, key_line
 from gpucluster.yaml_writeback import DocumentLayout, write_atomically
 
-__all__ = ["NewNode", "add_node", "node_in_place", "remove_node"]
+__all__ = [
+    "NewNode",
+    "NodeChange",
+    "add_node",
+    "change_in_place",
+    "change_node",
+    "node_in_place",
+    "remove_node",
+]
 
 
 def add_node(path: Path, new: NewNode) -> Cluster:
@@ -108,6 +118,50 @@ def remove_node(path: Path, name: str) -> Cluster:
     return edit.commit(_remove(edit, edit.editable_children(), name))
 
 
+def change_node(path: Path, change: NodeChange, *, write: bool = True) -> Cluster:
+    """Set the given values of an existing node in place and return the resulting cluster.
+
+    Same guarantees as add_node: the whole result is validated before anything is written, the
+    operator's comments, order, quoting and line ends stay, and a file changed by someone else
+    since it was read is not overwritten. `write=False` only validates (replace-node checks
+    the edit before it touches the node's host key, and writes it after).
+    """
+    edit = _Edit.open(path)
+    return edit.commit(_change(edit, edit.editable_children(), change), write=write)
+
+
+def change_in_place(path: Path, change: NodeChange) -> str | None:
+    """A message when the node already has every given value (a repeat), else None.
+
+    InventoryError, naming the hosts file, when there is no node of that name: replace-node
+    keeps a node, it never adds one.
+    """
+    cluster = load_cluster(path)
+    try:
+        node = cluster.node(change.name)
+    except KeyError:
+        raise InventoryError([_not_a_node(cluster.hosts_file, change.name)]) from None
+    have = {
+        "ansible_host": str(node.address),
+        "storage_address": str(node.storage_address),
+        "storage_interface": node.storage_interface,
+        "storage_mac": node.storage_mac,
+    }
+    for field, value in change.values().items():
+        wanted = value.lower() if field == "storage_mac" else value
+        if have[field] != wanted:
+            return None
+    return f"{change.name} already has these values in {cluster.hosts_file}"
+
+
+def _not_a_node(hosts_file: Path, name: str) -> Problem:
+    message = (
+        "not in the inventory: replace-node keeps a node's name and group for new hardware; "
+        "a new node is added with add-node"
+    )
+    return Problem(hosts_file, None, name, None, message)
+
+
 # --- one edit: read, change in memory, validate, write -------------------------------------
 
 
@@ -153,15 +207,18 @@ class _Edit:
         cluster_from_documents(self.hosts, self.vars_files)  # raises, saying what is wrong
         raise InventoryError([Problem(self.file, None, None, None, "no all.children to edit")])
 
-    def commit(self, problems: list[Problem]) -> Cluster:
+    def commit(self, problems: list[Problem], *, write: bool = True) -> Cluster:
         """Validate the edited document with every rule and write it only if all is well.
 
         The text about to be written is parsed and validated once more, so what lands on disk
-        is exactly what passed validation, whatever the YAML emitter did.
+        is exactly what passed validation, whatever the YAML emitter did. `write=False` stops
+        after the validation.
         """
         cluster_from_documents(self.hosts, self.vars_files, problems)
         rendered = DocumentLayout.of(self.hosts.text).render(self.hosts.document)
         cluster = cluster_from_documents(parse_yaml(self.file, rendered), self.vars_files)
+        if not write:
+            return cluster
         write_atomically(self.file, rendered.encode("utf-8"), self.hosts.text.encode("utf-8"))
         return cluster
 
@@ -261,6 +318,58 @@ def _remove(edit: _Edit, children: CommentedMap, name: str) -> list[Problem]:
             _append_trailing(_last_slot(hosts, keys[position - 1]), trailing)
         return []
     return [Problem(edit.file, None, name, None, "not in the inventory")]
+
+
+def _change(edit: _Edit, children: CommentedMap, change: NodeChange) -> list[Problem]:
+    """Set the given values in the node's own entry in memory, or say why they cannot go there.
+
+    A value set in host_vars/<node> would override the entry (Ansible reads it last), so such a
+    field is refused, naming that file: the edit would change nothing the run sees.
+    """
+    for _group, hosts in _host_maps(children):
+        if change.name not in hosts:
+            continue
+        problems = _overridden(edit.file, change)
+        if problems:
+            return problems
+        entry = hosts[change.name]
+        if not isinstance(entry, CommentedMap | None):
+            return []  # malformed: validation reports it
+        before = _last_slot(hosts, change.name)
+        if entry is None:  # `gpu01:` with its values elsewhere
+            entry = hosts[change.name] = CommentedMap()
+        for field, value in change.values().items():
+            previous = entry.get(field)
+            if field == "storage_mac":
+                entry[field] = DoubleQuotedScalarString(value)
+            elif isinstance(previous, ScalarString):
+                entry[field] = type(previous)(value)
+            else:
+                entry[field] = value
+        _move_trailing_comment(before, _last_slot(hosts, change.name))
+        return []
+    return [_not_a_node(edit.file, change.name)]
+
+
+def _overridden(hosts_file: Path, change: NodeChange) -> list[Problem]:
+    """The given fields that the node's host_vars files set (they win over hosts.yml)."""
+    problems = []
+    for kind, name, file in scoped_vars_paths(hosts_file):
+        if kind != "host" or name != change.name:
+            continue
+        document = read_yaml(file).document
+        if not isinstance(document, Mapping):
+            continue
+        for field in change.values():
+            if field in document:
+                message = (
+                    f"set here, and this file overrides {hosts_file.name}, the file "
+                    "replace-node edits: change or remove it here, then repeat the command"
+                )
+                problems.append(
+                    Problem(file, key_line(document, field), change.name, field, message)
+                )
+    return problems
 
 
 # --- keeping comments in place -------------------------------------------------------------
