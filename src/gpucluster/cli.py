@@ -21,6 +21,7 @@ from gpucluster.commands import (
     offline_bundle,
     people,
     remove_node,
+    replace_node,
     runs,
     sandbox,
     status,
@@ -125,6 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
     _add_inventory_option(p)
     p.set_defaults(handler=remove_node.run, lock=locking.exclusive)
+
+    p = commands.add_parser(
+        "replace-node", help="new hardware under an old name: new host key, MAC, addresses"
+    )
+    p.add_argument("name", help="host name of the node (it keeps its name and group)")
+    p.add_argument("--address", help="new management address (default: the inventory's)")
+    p.add_argument("--storage-address", help="new storage address (default: the inventory's)")
+    p.add_argument("--storage-mac", help="MAC of the new storage NIC")
+    p.add_argument("--storage-interface", help="name of the new storage NIC")
+    p.add_argument(
+        "--accept-new-host-key",
+        action="store_true",
+        help="trust the SSH host key the node offers now in place of the old one "
+        "(compare its fingerprint with the node's console first)",
+    )
+    p.add_argument("--edit-only", action="store_true", help="stop after the key and the edit")
+    _add_inventory_option(p)
+    p.set_defaults(handler=replace_node.run, lock=locking.exclusive)
 
     p = commands.add_parser("verify", help="run the testinfra checks against the cluster")
     _add_inventory_option(p)

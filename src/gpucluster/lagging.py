@@ -22,7 +22,9 @@ from gpucluster.run_result import RunResult
 
 LAGGING_FILE = "lagging.json"
 SITE_PLAYBOOK = "site.yml"
-CONVERGING_PLAYBOOKS = frozenset({SITE_PLAYBOOK, "add-node.yml", "remove-node.yml", "people.yml"})
+CONVERGING_PLAYBOOKS = frozenset(
+    {SITE_PLAYBOOK, "add-node.yml", "remove-node.yml", "replace-node.yml", "people.yml"}
+)
 
 
 @dataclass(frozen=True)
