@@ -178,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--gpu-nodes", type=int, default=1, help="number of GPU nodes (default 1)")
     add = actions.add_parser("add", help="boot one more GPU node (then run add-node)")
     add.add_argument("name", help="gpuNN")
+    replace = actions.add_parser(
+        "replace", help="recreate a node as new hardware (then run replace-node)"
+    )
+    replace.add_argument("name", help="the node to replace, e.g. gpu01")
     actions.add_parser("status", help="list the sandbox nodes")
     actions.add_parser("down", help="remove everything the sandbox created")
     actions.add_parser("prepare", help="start the Docker engine and build the node image")

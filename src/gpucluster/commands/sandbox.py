@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gpucluster.commands import EXIT_FAILED, EXIT_OK
+from gpucluster.host_keys import HostKey, HostKeyError, fingerprints
 from gpucluster.sandbox import cluster
 from gpucluster.sandbox.engine import EngineError
 from gpucluster.sandbox.nodes import SandboxError
@@ -27,6 +28,26 @@ def _add(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"next: gpucluster add-node {node.name} --group {node.group} --address {node.address} "
         f"--storage-address {node.storage_address} --storage-mac {mac} -i {inventory}",
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+def _replace(args: argparse.Namespace, console: Console) -> int:
+    replaced = cluster.replace(args.name, report=lambda note: console.print(note, highlight=False))
+    node, inventory = replaced.node, cluster.sandbox_paths().inventory
+    kind, blob = replaced.host_key.split()[:2]
+    (fingerprint,) = fingerprints(node.name, [HostKey(kind, blob)], node.name)
+    console.print(
+        f"sandbox node {node.name} replaced by new hardware: a new container with a new SSH "
+        f"host key and storage MAC {replaced.storage_mac}, at {node.address} and "
+        f"{node.storage_address} as before (known_hosts still trusts the old key)",
+        highlight=False,
+    )
+    console.print(f"its console shows the host key: {fingerprint}", highlight=False)
+    console.print(
+        f"next: gpucluster replace-node {node.name} --storage-mac {replaced.storage_mac} "
+        f"-i {inventory}  (compare the key it shows, then add --accept-new-host-key)",
         highlight=False,
     )
     return EXIT_OK
@@ -59,12 +80,19 @@ def _prepare(_: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-ACTIONS = {"up": _up, "add": _add, "status": _status, "down": _down, "prepare": _prepare}
+ACTIONS = {
+    "up": _up,
+    "add": _add,
+    "replace": _replace,
+    "status": _status,
+    "down": _down,
+    "prepare": _prepare,
+}
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     try:
         return ACTIONS[args.sandbox_action](args, console)
-    except (SandboxError, EngineError, ValueError) as error:
+    except (SandboxError, EngineError, HostKeyError, ValueError) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
         return EXIT_FAILED

@@ -17,7 +17,7 @@ from gpucluster.sandbox.engine import ensure_engine
 from gpucluster.sandbox.host_limits import raise_inotify_instances
 from gpucluster.sandbox.image import ensure_image
 from gpucluster.sandbox.inventory_file import SANDBOX_USERS, write_inventory
-from gpucluster.sandbox.layout import SandboxNode, gpu_node, initial_nodes
+from gpucluster.sandbox.layout import SandboxNode, gpu_node, initial_nodes, node_named
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,40 @@ def add(name: str, report: Callable[[str], None] = lambda _: None) -> tuple[Sand
     with state.known_hosts.open("a") as handle:
         handle.write(known)
     return node, mac
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A node recreated as new hardware: its new storage MAC and the host key it made."""
+
+    node: SandboxNode
+    storage_mac: str
+    host_key: str  # "ssh-ed25519 AAAA...", as the node's console would show it
+
+
+def replace(name: str, report: Callable[[str], None] = lambda _: None) -> Replacement:
+    """Recreate node `name` as new hardware under its old name and addresses.
+
+    A new container (new disks, so a new SSH host key: the image makes them at first boot)
+    with a new MAC on its storage NIC, left unconfigured like a fresh server's. known_hosts
+    keeps the old key: trusting the new one is `gpucluster replace-node`'s job.
+    """
+    state = sandbox_paths()
+    client = prepare(report)
+    node = node_named(name)
+    if not node_ops.sandbox_containers(client):
+        raise node_ops.SandboxError("no sandbox is up; run `gpucluster sandbox up` first")
+    old = node_ops.node_container(client, name)
+    if old is None:
+        raise node_ops.SandboxError(
+            f"no sandbox node {name} (`gpucluster sandbox status` lists them)"
+        )
+    node_ops.remove_node(old)
+    container = node_ops.create_node(client, node, state.public_key.read_text().strip())
+    host_key = node_ops.wait_for_ssh_host_key(container)
+    mac = node_ops.give_storage_nic_a_new_mac(container, node_ops.storage_mac(container))
+    node_ops.unconfigure_storage_nic(container, mac)
+    return Replacement(node, mac, host_key)
 
 
 def status() -> list[NodeStatus]:

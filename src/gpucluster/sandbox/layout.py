@@ -68,3 +68,12 @@ def initial_nodes(gpu_nodes: int) -> list[SandboxNode]:
     nodes = [_node(name, group, number) for name, group, number in SERVICE_NODES]
     nodes += [gpu_node(f"gpu{index:02d}") for index in range(1, gpu_nodes + 1)]
     return nodes
+
+
+def node_named(name: str) -> SandboxNode:
+    """The sandbox node called `name`, with the addresses its name gives it (a replaced node
+    keeps them). ValueError for a name the sandbox never gives a node."""
+    for service, group, number in SERVICE_NODES:
+        if service == name:
+            return _node(service, group, number)
+    return gpu_node(name)

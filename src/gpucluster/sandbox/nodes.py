@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import secrets
 import tarfile
 import time
 
@@ -103,6 +104,29 @@ def storage_mac(container: Container) -> str:
     return str(container.attrs["NetworkSettings"]["Networks"][STORAGE_NET_NAME]["MacAddress"])
 
 
+def new_mac() -> str:
+    """A random, locally administered unicast MAC outside Docker's own 02:42 range."""
+    return ":".join(f"{octet:02x}" for octet in (0x02, 0x9C, *secrets.token_bytes(4)))
+
+
+def give_storage_nic_a_new_mac(container: Container, old: str) -> str:
+    """Set a new MAC on the storage NIC (the one with MAC `old`) and return it.
+
+    New hardware has a new NIC, but Docker 20.10 derives a container's MAC from its address,
+    so a new container at the same address would get the same one: the node's own `ip` sets
+    it instead. It lasts as long as the container runs (a restart gives back Docker's).
+    """
+    links = json.loads(_exec(container, "ip", "-j", "link", "show"))
+    names = [link["ifname"] for link in links if link.get("address") == old]
+    if not names:
+        raise SandboxError(f"{container.name}: no interface with MAC {old}")
+    mac = new_mac()
+    _exec(container, "ip", "link", "set", "dev", names[0], "down")
+    _exec(container, "ip", "link", "set", "dev", names[0], "address", mac)
+    _exec(container, "ip", "link", "set", "dev", names[0], "up")
+    return mac
+
+
 def unconfigure_storage_nic(container: Container, mac: str) -> None:
     """Leave the second NIC as on a fresh server: no address, default MTU."""
     links = json.loads(_exec(container, "ip", "-j", "link", "show"))
@@ -150,6 +174,20 @@ def wait_for_ssh_host_key(container: Container) -> str:
 
 def sandbox_containers(client: docker.DockerClient) -> list[Container]:
     return client.containers.list(all=True, filters={"label": LABEL})
+
+
+def node_container(client: docker.DockerClient, name: str) -> Container | None:
+    """The container of sandbox node `name` (running or not), or None."""
+    for container in sandbox_containers(client):
+        if container.labels.get("io.gpucluster.node") == name:
+            return container
+    return None
+
+
+def remove_node(container: Container) -> None:
+    """Remove one node's container and its volumes: its disks go with the old hardware."""
+    with contextlib.suppress(NotFound):
+        container.remove(force=True, v=True)
 
 
 def remove_all(client: docker.DockerClient) -> tuple[int, int]:
