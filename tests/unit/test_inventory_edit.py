@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import gpucluster.inventory_edit as inventory_edit
+import gpucluster.inventory.edit as inventory_edit
 from gpucluster.inventory import load_cluster
-from gpucluster.inventory_edit import NewNode, add_node, remove_node
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.node_edits import NewNode, add_node, remove_node
+from gpucluster.inventory.problems import InventoryError
 
 GPU03 = NewNode(
     name="gpu03",

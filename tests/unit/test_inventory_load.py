@@ -13,7 +13,7 @@ from gpucluster.inventory import (
     load_cluster,
     resolve_inventory_paths,
 )
-from gpucluster.problems import InventoryError, Problem
+from gpucluster.inventory.problems import InventoryError, Problem
 from tests.unit.conftest import EXAMPLE
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import gpucluster.inventory.edit as inventory_edit
 from gpucluster.inventory import load_cluster
-from gpucluster.people_edit import (
+from gpucluster.inventory.people_edits import (
     PEOPLE_FILE,
     NewProject,
     NewUser,
@@ -16,7 +17,7 @@ from gpucluster.people_edit import (
     add_user,
     set_user_locked,
 )
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.problems import InventoryError
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LWZvci11bml0LXRlc3RzLW9ubHk= bob@laptop"
 
@@ -113,6 +114,39 @@ def test_windows_line_ends_are_kept_like_the_hosts_file_edit_keeps_them(inventor
     assert b"- name: bob\r\n" in after and b"- name: speech\r\n" in after
     assert after.count(b"\n") == after.count(b"\r\n"), "a bare LF line end was written"
     load_cluster(inventory)
+
+
+def test_a_crlf_user_add_goes_through_the_edit_node_edits_use(inventory, monkeypatch):
+    """The CRLF bug came from two edits that drifted apart; now there is one (inventory.edit).
+
+    A user add on a CRLF group_vars/all.yml is validated by that edit (so a concurrent change is
+    caught by its check, not taken for the CRLF file differing from what was read) and, left
+    alone, succeeds with CRLF kept (the test above).
+    """
+    crlf = _vars(inventory).read_bytes().replace(b"\n", b"\r\n")
+    _vars(inventory).write_bytes(crlf)
+    validate = inventory_edit.cluster_from_documents
+    calls = []
+
+    def validate_and_count(*args, **kwargs):
+        calls.append(args[0].path)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(inventory_edit, "cluster_from_documents", validate_and_count)
+    add_user(inventory, NewUser(name="bob", projects=("nlp",), ssh_keys=(KEY,)))
+    assert len(calls) == 2, "validated before and after rendering, like a node edit"
+    assert b"- name: bob\r\n" in _vars(inventory).read_bytes()
+
+    concurrent = _vars(inventory).read_bytes() + b"# someone else's edit\r\n"
+
+    def validate_while_someone_edits(*args, **kwargs):
+        _vars(inventory).write_bytes(concurrent)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(inventory_edit, "cluster_from_documents", validate_while_someone_edits)
+    with pytest.raises(InventoryError, match="changed by someone else"):
+        add_user(inventory, NewUser(name="carol", projects=("nlp",), ssh_keys=(KEY,)))
+    assert _vars(inventory).read_bytes() == concurrent
 
 
 def test_a_rejected_user_add_changes_nothing(inventory):

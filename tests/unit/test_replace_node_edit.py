@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import gpucluster.inventory_edit as inventory_edit
+import gpucluster.inventory.edit as inventory_edit
 from gpucluster.inventory import NodeChange, load_cluster
-from gpucluster.inventory_edit import change_in_place, change_node
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.node_edits import change_in_place, change_node
+from gpucluster.inventory.problems import InventoryError
 
 NEW_MAC = NodeChange("gpu01", storage_mac="3C:FD:FE:00:09:01")
 

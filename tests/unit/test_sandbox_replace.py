@@ -9,9 +9,9 @@ import pytest
 
 from gpucluster.cli import build_parser
 from gpucluster.commands import sandbox
+from gpucluster.inventory.values import is_mac
 from gpucluster.sandbox.layout import gpu_node, initial_nodes, node_named
 from gpucluster.sandbox.nodes import new_mac
-from gpucluster.validation import is_mac
 
 
 def test_a_replaced_node_keeps_the_addresses_its_name_gives_it() -> None:

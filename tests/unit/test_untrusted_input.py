@@ -16,7 +16,7 @@ import pytest
 
 from gpucluster.cli import main
 from gpucluster.inventory import load_cluster
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.problems import InventoryError
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LWZvci11bml0LXRlc3RzLW9ubHk="
 ANSIBLE = Path(sys.executable).parent / "ansible"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gpucluster.inventory import load_cluster
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.problems import InventoryError
 
 GPU02 = (
     "        gpu02:\n"

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from gpucluster.commands.common import edit_then_run, inventory_path
 from gpucluster.inventory import NewNode
-from gpucluster.inventory_edit import add_node, node_in_place
+from gpucluster.inventory.node_edits import add_node, node_in_place
 from gpucluster.runner import RunRequest
 
 

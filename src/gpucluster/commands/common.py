@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from gpucluster.inventory import Cluster, load_cluster
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.problems import InventoryError
 from gpucluster.progress import ProgressPrinter, render_summary
 from gpucluster.run_result import PARTIAL, SUCCEEDED, RunResult
 from gpucluster.runner import RunRequest, run_playbook

@@ -25,7 +25,7 @@ from gpucluster.commands.common import (
     run_with_progress,
 )
 from gpucluster.inventory import UnreadableFile, read_limited_text
-from gpucluster.people_edit import (
+from gpucluster.inventory.people_edits import (
     NewProject,
     NewUser,
     add_project,

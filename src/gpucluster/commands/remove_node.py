@@ -18,8 +18,8 @@ from gpucluster import lagging, removals
 from gpucluster.commands import EXIT_OK
 from gpucluster.commands.common import edit_then_run, inventory_path
 from gpucluster.inventory import load_cluster
-from gpucluster.inventory_edit import remove_node
-from gpucluster.problems import InventoryError, Problem
+from gpucluster.inventory.node_edits import remove_node
+from gpucluster.inventory.problems import InventoryError, Problem
 from gpucluster.runner import RunRequest
 
 

@@ -32,8 +32,8 @@ from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_PARTI
 from gpucluster.commands.common import exit_code, inventory_path, print_problems, run_with_progress
 from gpucluster.host_keys import HostKeyError, NodeSilent, scan
 from gpucluster.inventory import Node, NodeChange, load_cluster
-from gpucluster.inventory_edit import change_in_place, change_node
-from gpucluster.problems import InventoryError
+from gpucluster.inventory.node_edits import change_in_place, change_node
+from gpucluster.inventory.problems import InventoryError
 from gpucluster.replacement_keys import KeyDecision, decide_host_key
 from gpucluster.runner import RunRequest, fact_cache_dir
 from gpucluster.ssh_settings import SshSettingsError, node_ssh_view

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from gpucluster.problems import Problem
-from gpucluster.validation import RawInventory, RawValue, key_line, show
+from gpucluster.inventory.problems import Problem
+from gpucluster.inventory.raw import RawInventory, RawValue, key_line
+from gpucluster.inventory.values import show
 from gpucluster.yaml_lines import line_of
 
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")

@@ -1,33 +1,27 @@
 """Declaring users and projects in the inventory, with the same safety as add-node.
 
 `gpucluster user add`, `user lock` and `project add` change the people declaration in the
-operator's group_vars. Like a node edit, the change keeps the file's comments and layout, is
-validated together with the whole inventory before anything is written, and is written
-atomically: a rejected edit leaves every file exactly as it was.
+operator's group_vars. The functions here only pick the target file and change its document
+in memory; reading, validating the whole inventory, keeping comments, layout and line ends,
+and writing atomically is `edit.Edit`, the same edit every node edit goes through, so a
+rejected edit leaves every file exactly as it was.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from gpucluster.inventory import (
-    Cluster,
-    ParsedFile,
-    cluster_from_documents,
-    load_cluster,
-    parse_yaml,
-    read_yaml,
-    resolve_inventory_paths,
-)
-from gpucluster.people_rules import FIRST_ID_VAR, LAST_ID, first_id
-from gpucluster.problems import InventoryError, Problem
-from gpucluster.validation import key_line
-from gpucluster.yaml_writeback import DocumentLayout, line_end, write_atomically
+from gpucluster.inventory.edit import Edit
+from gpucluster.inventory.files import parse_yaml
+from gpucluster.inventory.load import load_cluster
+from gpucluster.inventory.model import Cluster
+from gpucluster.inventory.people_rules import FIRST_ID_VAR, LAST_ID, first_id
+from gpucluster.inventory.problems import InventoryError, Problem
+from gpucluster.inventory.raw import key_line
 
 PEOPLE_FILE = Path("group_vars") / "all" / "people.yml"
 """Where the declaration goes when the inventory has none yet."""
@@ -59,103 +53,61 @@ class NewProject:
     description: str | None = None
 
 
-@dataclass
-class _PeopleEdit:
-    """The inventory's files as read, and the vars file that receives the change."""
+def _open(path: Path, variable: str) -> Edit:
+    """Read the inventory; the target is the last vars file that declares `variable`.
 
-    hosts: ParsedFile
-    vars_files: list[ParsedFile]
-    target: int  # index into vars_files
-    created: bool  # the target file does not exist yet
-    problems: list[Problem] = field(default_factory=list)
-
-    @classmethod
-    def open(cls, path: Path, variable: str) -> _PeopleEdit:
-        """Read the inventory; the target is the last vars file that declares `variable`.
-
-        Ansible lets a later group_vars file win, so that is the definition in effect. With
-        no declaration anywhere, the other people variable's file is used; else a new
-        group_vars/all/people.yml when the cluster's variables live in group_vars/all/ (or
-        nowhere yet), else group_vars/all.yml itself (a directory beside it would hide it).
-        """
-        hosts_file, vars_paths = resolve_inventory_paths(path)
-        hosts = read_yaml(hosts_file)
-        vars_files = [read_yaml(file) for file in vars_paths]
-        for wanted in (variable, "cluster_users", "cluster_projects"):
-            for index in reversed(range(len(vars_files))):
-                document = vars_files[index].document
-                if isinstance(document, Mapping) and wanted in document:
-                    return cls(hosts, vars_files, index, created=False)
-        if vars_files and vars_files[-1].path.parent.name != "all":
-            return cls(hosts, vars_files, len(vars_files) - 1, created=False)
-        new_path = hosts_file.parent / PEOPLE_FILE
-        vars_files.append(parse_yaml(new_path, _NEW_FILE_TEXT))
-        return cls(hosts, vars_files, len(vars_files) - 1, created=True)
-
-    @property
-    def file(self) -> ParsedFile:
-        return self.vars_files[self.target]
-
-    def document(self) -> CommentedMap:
-        """The target's mapping, or InventoryError when the file cannot be edited."""
-        if not self.file.usable or self.file.encrypted:
-            cluster_from_documents(self.hosts, self.vars_files)  # raises with the reason
-            reason = "vault-encrypted: edit it with ansible-vault" if self.file.encrypted else ""
-            raise InventoryError([Problem(self.file.path, None, None, None, reason)])
-        document = self.file.document
-        if document is None:
-            document = CommentedMap()
-            self.vars_files[self.target] = replace(self.file, document=document)
-        if not isinstance(document, CommentedMap):
-            raise InventoryError(
-                [Problem(self.file.path, None, None, None, "expected a mapping of variables")]
-            )
-        return document
-
-    def entries(self, variable: str) -> CommentedSeq:
-        """The list held by `variable` in the target file, created when absent."""
-        document = self.document()
-        if document.get(variable) is None:
-            document[variable] = CommentedSeq()
-        value = document[variable]
-        if not isinstance(value, CommentedSeq):
-            cluster_from_documents(self.hosts, self.vars_files)  # raises: not a list
-            raise InventoryError([Problem(self.file.path, None, None, variable, "not a list")])
-        return value
-
-    def commit(self) -> Cluster:
-        """Validate everything, write the target file only if all is well."""
-        cluster_from_documents(self.hosts, self.vars_files, self.problems)
-        text = self.file.text
-        layout = DocumentLayout.of(text) if self.file.document else DocumentLayout.of("a: 1\n")
-        if not self.file.document or self.created:
-            layout = replace(layout, preamble=text.replace("\r\n", "\n"), newline=line_end(text))
-        rendered = layout.render(self.document())
-        reparsed = parse_yaml(self.file.path, rendered)
-        files = [*self.vars_files[: self.target], reparsed, *self.vars_files[self.target + 1 :]]
-        cluster = cluster_from_documents(self.hosts, files)
-        if self.created:
-            _create(self.file.path, rendered.encode("utf-8"))
-        else:
-            write_atomically(self.file.path, rendered.encode("utf-8"), text.encode("utf-8"))
-        return cluster
+    Ansible lets a later group_vars file win, so that is the definition in effect. With
+    no declaration anywhere, the other people variable's file is used; else a new
+    group_vars/all/people.yml when the cluster's variables live in group_vars/all/ (or
+    nowhere yet), else group_vars/all.yml itself (a directory beside it would hide it).
+    """
+    edit = Edit.open(path)
+    vars_files = edit.vars_files
+    for wanted in (variable, "cluster_users", "cluster_projects"):
+        for file in reversed(vars_files):
+            if isinstance(file.document, Mapping) and wanted in file.document:
+                edit.target = file.path
+                return edit
+    if vars_files and vars_files[-1].path.parent.name != "all":
+        edit.target = vars_files[-1].path
+        return edit
+    new_file = parse_yaml(edit.hosts.path.parent / PEOPLE_FILE, _NEW_FILE_TEXT)
+    vars_files.append(new_file)
+    edit.target, edit.created = new_file.path, True
+    return edit
 
 
-def _create(path: Path, data: bytes) -> None:
-    """Write a new vars file; refuse if one appeared meanwhile rather than overwrite it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError as error:
-        problem = Problem(path, None, None, None, "appeared during the edit: try again")
-        raise InventoryError([problem]) from error
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
+def _document(edit: Edit) -> CommentedMap:
+    """The target's mapping, or InventoryError when the file cannot be edited."""
+    file = edit.file
+    if not file.usable or file.encrypted:
+        edit.validate()  # raises with the reason
+        reason = "vault-encrypted: edit it with ansible-vault" if file.encrypted else ""
+        raise InventoryError([Problem(file.path, None, None, None, reason)])
+    document = file.document
+    if document is None:
+        document = CommentedMap()
+        edit.set_file(replace(file, document=document))
+    if not isinstance(document, CommentedMap):
+        raise InventoryError(
+            [Problem(file.path, None, None, None, "expected a mapping of variables")]
+        )
+    return document
 
 
-def _all_declared(edit: _PeopleEdit, variable: str) -> list[Mapping[object, object]]:
+def _entries(edit: Edit, variable: str) -> CommentedSeq:
+    """The list held by `variable` in the target file, created when absent."""
+    document = _document(edit)
+    if document.get(variable) is None:
+        document[variable] = CommentedSeq()
+    value = document[variable]
+    if not isinstance(value, CommentedSeq):
+        edit.validate()  # raises: not a list
+        raise InventoryError([Problem(edit.target, None, None, variable, "not a list")])
+    return value
+
+
+def _all_declared(edit: Edit, variable: str) -> list[Mapping[object, object]]:
     """Every entry of `variable` in effect (the last file declaring it wins, as in Ansible)."""
     for file in reversed(edit.vars_files):
         document = file.document
@@ -164,7 +116,7 @@ def _all_declared(edit: _PeopleEdit, variable: str) -> list[Mapping[object, obje
     return []
 
 
-def _first_declared_id(edit: _PeopleEdit) -> int:
+def _first_declared_id(edit: Edit) -> int:
     """cluster_people_first_id as the inventory sets it (the last file wins, as in Ansible)."""
     for file in reversed(edit.vars_files):
         document = file.document
@@ -173,7 +125,7 @@ def _first_declared_id(edit: _PeopleEdit) -> int:
     return first_id(None)
 
 
-def _next_id(edit: _PeopleEdit, taken: Sequence[object], first: int) -> int:
+def _next_id(edit: Edit, taken: Sequence[object], first: int) -> int:
     """The next free id after the highest declared one, never below the configured first id."""
     start = max(first, _first_declared_id(edit))
     ids = range(start, LAST_ID + 1)
@@ -181,8 +133,9 @@ def _next_id(edit: _PeopleEdit, taken: Sequence[object], first: int) -> int:
     return max([start - 1, *numbers]) + 1
 
 
-def _edit(path: Path, variable: str, change: Callable[[_PeopleEdit], None]) -> Cluster:
-    edit = _PeopleEdit.open(path, variable)
+def _edit(path: Path, variable: str, change: Callable[[Edit], None]) -> Cluster:
+    """Apply a people change through the one safe edit, like every node edit."""
+    edit = _open(path, variable)
     change(edit)
     return edit.commit()
 
@@ -190,8 +143,8 @@ def _edit(path: Path, variable: str, change: Callable[[_PeopleEdit], None]) -> C
 def add_user(path: Path, new: NewUser) -> Cluster:
     """Declare a new user; the uid is the next free one unless given."""
 
-    def change(edit: _PeopleEdit) -> None:
-        users = edit.entries("cluster_users")
+    def change(edit: Edit) -> None:
+        users = _entries(edit, "cluster_users")
         existing = _all_declared(edit, "cluster_users")
         if any(user.get("name") == new.name for user in existing):
             edit.problems.append(
@@ -214,8 +167,8 @@ def add_user(path: Path, new: NewUser) -> Cluster:
 def set_user_locked(path: Path, name: str, locked: bool) -> Cluster:
     """Lock (or unlock) a declared user. Locked users stay in LDAP but cannot log in."""
 
-    def change(edit: _PeopleEdit) -> None:
-        for user in edit.entries("cluster_users"):
+    def change(edit: Edit) -> None:
+        for user in _entries(edit, "cluster_users"):
             if isinstance(user, CommentedMap) and user.get("name") == name:
                 user["locked"] = locked
                 return
@@ -229,8 +182,8 @@ def set_user_locked(path: Path, name: str, locked: bool) -> Cluster:
 def add_project(path: Path, new: NewProject) -> Cluster:
     """Declare a new project; the gid is the next free one unless given."""
 
-    def change(edit: _PeopleEdit) -> None:
-        projects = edit.entries("cluster_projects")
+    def change(edit: Edit) -> None:
+        projects = _entries(edit, "cluster_projects")
         existing = _all_declared(edit, "cluster_projects")
         if any(project.get("name") == new.name for project in existing):
             edit.problems.append(
@@ -260,7 +213,7 @@ def add_project(path: Path, new: NewProject) -> Cluster:
 def _declared(path: Path, variable: str, name: str) -> tuple[Path, Mapping[object, object]] | None:
     """The file and entry declaring `name` in `variable`, after validating the inventory."""
     load_cluster(path)  # an invalid inventory is refused here as it would be by the edit
-    edit = _PeopleEdit.open(path, variable)
+    edit = _open(path, variable)
     for file in reversed(edit.vars_files):
         document = file.document
         if isinstance(document, Mapping) and isinstance(document.get(variable), Sequence):

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from gpucluster.inventory import new_yaml
-from gpucluster.problems import InventoryError, Problem
+from gpucluster.inventory.files import new_yaml
+from gpucluster.inventory.problems import InventoryError, Problem
 
 _DOCUMENT_START = re.compile(r"---[ \t]*(#.*)?")
 _PREAMBLE_LINE = re.compile(r"[ \t]*(#.*|%.*)?")
@@ -153,3 +153,17 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def create_exclusively(path: Path, data: bytes) -> None:
+    """Write a new file; refuse if one appeared meanwhile rather than overwrite it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError as error:
+        problem = Problem(path, None, None, None, "appeared during the edit: try again")
+        raise InventoryError([problem]) from error
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())

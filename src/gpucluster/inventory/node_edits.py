@@ -1,16 +1,14 @@
-"""Adding and removing nodes in the operator's hosts file, safely.
+"""The node changes: add-node, remove-node and replace-node, made on top of the one safe edit.
 
-The hosts file is the operator's: it carries their comments, order and quoting, and it is the
-single source of truth for the cluster. So an edit goes through ruamel's round-trip mode (which
-keeps all of that), is validated as a whole inventory *before* anything touches the disk, and is
-written atomically (temporary file, fsync, rename) so that a rejected or interrupted edit leaves
-the file exactly as it was.
+Each function here only changes the hosts document in memory (placing a host where the
+operator would have, keeping the comments around it) and says what stands in the way; reading,
+validating the whole result and writing it back atomically is `edit.Edit`, shared with the
+people edits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -18,21 +16,12 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 from ruamel.yaml.tokens import CommentToken
 
-from gpucluster.inventory import (
-    Cluster,
-    NewNode,
-    NodeChange,
-    ParsedFile,
-    cluster_from_documents,
-    load_cluster,
-    parse_yaml,
-    read_yaml,
-    resolve_inventory_paths,
-    scoped_vars_paths,
-)
-from gpucluster.problems import InventoryError, Problem
-from gpucluster.validation import NODE_GROUPS, key_line
-from gpucluster.yaml_writeback import DocumentLayout, write_atomically
+from gpucluster.inventory.edit import Edit
+from gpucluster.inventory.load import load_cluster
+from gpucluster.inventory.model import Cluster, NewNode, NodeChange
+from gpucluster.inventory.problems import InventoryError, Problem
+from gpucluster.inventory.raw import key_line
+from gpucluster.inventory.values import NODE_GROUPS
 
 __all__ = [
     "NewNode",
@@ -45,25 +34,29 @@ __all__ = [
 ]
 
 
-def add_node(path: Path, new: NewNode) -> Cluster:
+def add_node(path: Path, new: NewNode, *, opened: Edit | None = None) -> Cluster:
     """Add `new` at the end of its group's hosts and return the resulting cluster.
 
     The whole resulting inventory is validated first; on any problem InventoryError is raised
-    and the hosts file is not written at all.
+    and the hosts file is not written at all. `opened` is the inventory as node_in_place read
+    it, so that add-node reads and validates the inventory once (`path` is then not read).
     """
-    edit = _Edit.open(path)
-    return edit.commit(_insert(edit, edit.editable_children(), new))
+    edit = opened or Edit.open(path)
+    edit.problems = _insert(edit, _editable_children(edit), new)
+    return edit.commit()
 
 
-def node_in_place(path: Path, new: NewNode) -> str | None:
+def node_in_place(path: Path, new: NewNode, *, opened: Edit | None = None) -> str | None:
     """Whether the inventory already holds `new` exactly: a message saying so, or None.
 
     This is what makes a repeated add-node resume: after a failed or interrupted run the entry
     is already there, and the command goes straight to the run. None when there is no node of
     that name. A node of that name with other values raises InventoryError naming each field
     that differs (and its line), since running would provision something else than asked.
+    `opened`: the inventory already read (add-node then edits that same reading).
     """
-    cluster = load_cluster(path)
+    edit = opened or Edit.open(path)
+    cluster = edit.validate()
     try:
         node = cluster.node(new.name)
     except KeyError:
@@ -82,7 +75,7 @@ def node_in_place(path: Path, new: NewNode) -> str | None:
         "storage_mac": new.storage_mac.lower() if new.storage_mac else None,
         "storage_interface": new.storage_interface,
     }
-    entry, host_line = _entry_of(path, new.name)
+    entry, host_line = _entry_of(edit, new.name)
     problems = []
     for field, value in wanted.items():
         if value == have[field]:
@@ -99,10 +92,9 @@ def node_in_place(path: Path, new: NewNode) -> str | None:
     return f"{new.name} is already in the inventory (group {node.group}) with these values"
 
 
-def _entry_of(path: Path, name: str) -> tuple[CommentedMap | None, int | None]:
+def _entry_of(edit: Edit, name: str) -> tuple[CommentedMap | None, int | None]:
     """The host's mapping in the hosts file and the line of its name, where they can be read."""
-    children = _Edit.open(path).children
-    for _group, hosts in _host_maps(children or {}):
+    for _group, hosts in _host_maps(_children(edit) or {}):
         if name in hosts:
             entry = hosts[name]
             return (entry if isinstance(entry, CommentedMap) else None), key_line(hosts, name)
@@ -114,8 +106,9 @@ def remove_node(path: Path, name: str) -> Cluster:
 
     Refused when there is no such node, or when it is the last node of its group.
     """
-    edit = _Edit.open(path)
-    return edit.commit(_remove(edit, edit.editable_children(), name))
+    edit = Edit.open(path)
+    edit.problems = _remove(edit, _editable_children(edit), name)
+    return edit.commit()
 
 
 def change_node(path: Path, change: NodeChange, *, write: bool = True) -> Cluster:
@@ -126,8 +119,9 @@ def change_node(path: Path, change: NodeChange, *, write: bool = True) -> Cluste
     since it was read is not overwritten. `write=False` only validates (replace-node checks
     the edit before it touches the node's host key, and writes it after).
     """
-    edit = _Edit.open(path)
-    return edit.commit(_change(edit, edit.editable_children(), change), write=write)
+    edit = Edit.open(path)
+    edit.problems = _change(edit, _editable_children(edit), change)
+    return edit.commit(write=write)
 
 
 def change_in_place(path: Path, change: NodeChange) -> str | None:
@@ -162,65 +156,30 @@ def _not_a_node(hosts_file: Path, name: str) -> Problem:
     return Problem(hosts_file, None, name, None, message)
 
 
-# --- one edit: read, change in memory, validate, write -------------------------------------
+# --- the hosts document's shape --------------------------------------------------------------
 
 
-@dataclass
-class _Edit:
-    """One edit of a hosts file: the file as read (and the document being changed), the vars.
+def _all_section(edit: Edit) -> CommentedMap | None:
+    """The `all:` mapping when the hosts document has one."""
+    document = edit.hosts.document
+    all_ = document.get("all") if isinstance(document, CommentedMap) else None
+    return all_ if isinstance(all_, CommentedMap) else None
 
-    The hosts file is read like every inventory file (read_yaml): an unreadable one is a
-    problem that editable_children() reports, and its text is exactly the bytes on disk.
-    """
 
-    hosts: ParsedFile
-    vars_files: list[ParsedFile]
+def _children(edit: Edit) -> CommentedMap | None:
+    """`all.children` when the hosts document has the expected shape, else None."""
+    all_ = _all_section(edit)
+    children = all_.get("children") if all_ is not None else None
+    return children if isinstance(children, CommentedMap) else None
 
-    @classmethod
-    def open(cls, path: Path) -> _Edit:
-        hosts_file, vars_files = resolve_inventory_paths(path)
-        return cls(read_yaml(hosts_file), [read_yaml(file) for file in vars_files])
 
-    @property
-    def file(self) -> Path:
-        return self.hosts.path
-
-    @property
-    def all_section(self) -> CommentedMap | None:
-        """The `all:` mapping when the document has one."""
-        document = self.hosts.document
-        all_ = document.get("all") if isinstance(document, CommentedMap) else None
-        return all_ if isinstance(all_, CommentedMap) else None
-
-    @property
-    def children(self) -> CommentedMap | None:
-        """`all.children` when the document has the expected shape, else None."""
-        all_ = self.all_section
-        children = all_.get("children") if all_ is not None else None
-        return children if isinstance(children, CommentedMap) else None
-
-    def editable_children(self) -> CommentedMap:
-        """`all.children`, or InventoryError with the problems that make the file uneditable."""
-        children = self.children
-        if self.hosts.usable and not self.hosts.encrypted and children is not None:
-            return children
-        cluster_from_documents(self.hosts, self.vars_files)  # raises, saying what is wrong
-        raise InventoryError([Problem(self.file, None, None, None, "no all.children to edit")])
-
-    def commit(self, problems: list[Problem], *, write: bool = True) -> Cluster:
-        """Validate the edited document with every rule and write it only if all is well.
-
-        The text about to be written is parsed and validated once more, so what lands on disk
-        is exactly what passed validation, whatever the YAML emitter did. `write=False` stops
-        after the validation.
-        """
-        cluster_from_documents(self.hosts, self.vars_files, problems)
-        rendered = DocumentLayout.of(self.hosts.text).render(self.hosts.document)
-        cluster = cluster_from_documents(parse_yaml(self.file, rendered), self.vars_files)
-        if not write:
-            return cluster
-        write_atomically(self.file, rendered.encode("utf-8"), self.hosts.text.encode("utf-8"))
-        return cluster
+def _editable_children(edit: Edit) -> CommentedMap:
+    """`all.children`, or InventoryError with the problems that make the file uneditable."""
+    children = _children(edit)
+    if edit.hosts.usable and not edit.hosts.encrypted and children is not None:
+        return children
+    edit.validate()  # raises, saying what is wrong
+    raise InventoryError([Problem(edit.target, None, None, None, "no all.children to edit")])
 
 
 def _host_maps(children: Mapping[object, object]) -> Iterator[tuple[str, CommentedMap]]:
@@ -231,17 +190,17 @@ def _host_maps(children: Mapping[object, object]) -> Iterator[tuple[str, Comment
             yield str(group), hosts
 
 
-def _insert(edit: _Edit, children: CommentedMap, new: NewNode) -> list[Problem]:
+def _insert(edit: Edit, children: CommentedMap, new: NewNode) -> list[Problem]:
     """Put `new` at the end of its group's hosts in memory, or say why it cannot go there."""
     if new.group not in NODE_GROUPS:
         message = f"unknown group {new.group}: the node groups are {', '.join(NODE_GROUPS)}"
-        return [Problem(edit.file, None, new.name, "group", message)]
+        return [Problem(edit.target, None, new.name, "group", message)]
     for group, hosts in _host_maps(children):
         if new.name in hosts:
             line = key_line(hosts, new.name)
             where = f", line {line}" if line is not None else ""
             message = f"already in the inventory (group {group}{where})"
-            return [Problem(edit.file, None, new.name, None, message)]
+            return [Problem(edit.target, None, new.name, None, message)]
     body = children.get(new.group)
     if new.group in children and not isinstance(body, CommentedMap | None):
         return []  # a malformed group: validation reports it
@@ -250,8 +209,9 @@ def _insert(edit: _Edit, children: CommentedMap, new: NewNode) -> list[Problem]:
     # The slot whose trailing comments (those below the group's hosts) must stay below them.
     scope: _Slot
     if new.group not in children:
-        assert edit.all_section is not None
-        scope = (edit.all_section, "children")
+        all_section = _all_section(edit)
+        assert all_section is not None
+        scope = (all_section, "children")
     elif body is None or "hosts" not in body:
         scope = (children, new.group)
     else:
@@ -297,14 +257,14 @@ def _host_entry(new: NewNode, like: object) -> CommentedMap:
     return entry
 
 
-def _remove(edit: _Edit, children: CommentedMap, name: str) -> list[Problem]:
+def _remove(edit: Edit, children: CommentedMap, name: str) -> list[Problem]:
     """Take host `name` out of its group in memory, or say why it cannot be."""
     for group, hosts in _host_maps(children):
         if name not in hosts:
             continue
         if len(hosts) == 1 and group in NODE_GROUPS:
             message = f"the only node of group {group}: removing it would leave the group empty"
-            return [Problem(edit.file, key_line(hosts, name), name, None, message)]
+            return [Problem(edit.target, key_line(hosts, name), name, None, message)]
         keys = list(hosts)
         position = keys.index(name)
         removed = _last_slot(hosts, name)
@@ -317,10 +277,10 @@ def _remove(edit: _Edit, children: CommentedMap, name: str) -> list[Problem]:
         else:
             _append_trailing(_last_slot(hosts, keys[position - 1]), trailing)
         return []
-    return [Problem(edit.file, None, name, None, "not in the inventory")]
+    return [Problem(edit.target, None, name, None, "not in the inventory")]
 
 
-def _change(edit: _Edit, children: CommentedMap, change: NodeChange) -> list[Problem]:
+def _change(edit: Edit, children: CommentedMap, change: NodeChange) -> list[Problem]:
     """Set the given values in the node's own entry in memory, or say why they cannot go there.
 
     A value set in host_vars/<node> would override the entry (Ansible reads it last), so such a
@@ -329,7 +289,7 @@ def _change(edit: _Edit, children: CommentedMap, change: NodeChange) -> list[Pro
     for _group, hosts in _host_maps(children):
         if change.name not in hosts:
             continue
-        problems = _overridden(edit.file, change)
+        problems = _overridden(edit, change)
         if problems:
             return problems
         entry = hosts[change.name]
@@ -348,16 +308,17 @@ def _change(edit: _Edit, children: CommentedMap, change: NodeChange) -> list[Pro
                 entry[field] = value
         _move_trailing_comment(before, _last_slot(hosts, change.name))
         return []
-    return [_not_a_node(edit.file, change.name)]
+    return [_not_a_node(edit.target, change.name)]
 
 
-def _overridden(hosts_file: Path, change: NodeChange) -> list[Problem]:
+def _overridden(edit: Edit, change: NodeChange) -> list[Problem]:
     """The given fields that the node's host_vars files set (they win over hosts.yml)."""
+    hosts_file = edit.target
     problems = []
-    for kind, name, file in scoped_vars_paths(hosts_file):
+    for kind, name, parsed in edit.scoped:
         if kind != "host" or name != change.name:
             continue
-        document = read_yaml(file).document
+        file, document = parsed.path, parsed.document
         if not isinstance(document, Mapping):
             continue
         for field in change.values():

@@ -1,17 +1,16 @@
-"""The cluster model and how it is loaded from an inventory on disk.
+"""Finding an inventory's files and reading them as YAML that remembers where things are.
 
-The inventory is the single source of truth for the cluster (see DESIGN.md). This module turns
-it into an immutable `Cluster` that the CLI can rely on: loading either succeeds with a model
-built from input every rule accepted, or raises one `InventoryError` listing every problem.
+Every inventory file, whether loaded for a command or read for an edit, goes through here: the
+same size and type limits, the same round-trip parser (line numbers for problems, comments and
+quoting for edits), the same problems for a file that cannot be read. One reader means every
+message points at a line the same way, and an edit starts from exactly the bytes on disk.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -19,36 +18,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.nodes import Node as YamlNode
 
-from gpucluster.people_rules import people_problems
-from gpucluster.problems import InventoryError, Problem
-from gpucluster.validation import (
-    DEFAULT_STORAGE_MTU,
-    NODE_GROUPS,
-    RawInventory,
-    ScopedVars,
-    check,
-    parse_address,
-    parse_network,
-    sort_problems,
-    sub_value,
-)
-
-__all__ = [
-    "NODE_GROUPS",
-    "Cluster",
-    "InventoryError",
-    "NewNode",
-    "Node",
-    "NodeChange",
-    "ParsedFile",
-    "Problem",
-    "cluster_from_documents",
-    "load_cluster",
-    "new_yaml",
-    "parse_yaml",
-    "read_yaml",
-    "resolve_inventory_paths",
-]
+from gpucluster.inventory.problems import InventoryError, Problem
 
 HOSTS_FILE_NAME = "hosts.yml"
 _VARS_SUFFIXES = (".yml", ".yaml")
@@ -57,91 +27,6 @@ _SCOPED_SUFFIXES = ("", ".yml", ".yaml", ".json")
 MAX_FILE_BYTES = 1024 * 1024
 """Larger than any inventory file a person writes; bigger input is refused unread."""
 _VAULT_HEADER = "$ANSIBLE_VAULT;"
-
-
-@dataclass(frozen=True)
-class Node:
-    """One machine of the cluster."""
-
-    name: str
-    group: str
-    address: IPv4Address
-    storage_address: IPv4Address
-    storage_interface: str | None
-    storage_mac: str | None  # lowercase
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A validated inventory: the files it came from and the cluster they describe."""
-
-    hosts_file: Path
-    vars_files: tuple[Path, ...]
-    name: str
-    domain: str
-    management_network: IPv4Network | None
-    storage_network: IPv4Network
-    storage_mtu: int
-    nodes: tuple[Node, ...]
-
-    def node(self, name: str) -> Node:
-        """The node called `name`; KeyError when there is none."""
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
-
-    def group(self, group: str) -> tuple[Node, ...]:
-        """The nodes of one node group, in inventory order.
-
-        KeyError for a name that is not a node group, so a typo in the caller fails loudly
-        instead of looking like an empty group.
-        """
-        if group not in NODE_GROUPS:
-            raise KeyError(group)
-        return tuple(node for node in self.nodes if node.group == group)
-
-
-@dataclass(frozen=True)
-class NewNode:
-    """A node to add, as the operator typed it on the command line (unvalidated strings).
-
-    Strings, not addresses: `inventory_edit.add_node` validates them together with the rest of
-    the inventory, so a bad value is reported like any other problem, naming its field.
-    """
-
-    name: str
-    group: str
-    address: str
-    storage_address: str
-    storage_interface: str | None = None
-    storage_mac: str | None = None
-
-
-@dataclass(frozen=True)
-class NodeChange:
-    """New values for a node that stays (replace-node: new hardware under an old name).
-
-    Unvalidated strings as the operator typed them, like NewNode; None keeps the inventory's
-    value. The name and group never change: they are what makes it the same node.
-    """
-
-    name: str
-    address: str | None = None
-    storage_address: str | None = None
-    storage_interface: str | None = None
-    storage_mac: str | None = None
-
-    def values(self) -> dict[str, str]:
-        """The variables to set, by their inventory names (only those given)."""
-        given = {
-            "ansible_host": self.address,
-            "storage_address": self.storage_address,
-            "storage_interface": self.storage_interface,
-            "storage_mac": self.storage_mac,
-        }
-        return {field: value for field, value in given.items() if value is not None}
-
 
 # --- reading YAML ----------------------------------------------------------------------------
 
@@ -381,94 +266,3 @@ def scoped_vars_paths(hosts_file: Path) -> list[tuple[str, str, Path]]:
 def read_scoped_vars(hosts_file: Path) -> list[tuple[str, str, ParsedFile]]:
     """The group_vars/<group> and host_vars/<host> files, parsed (see scoped_vars_paths)."""
     return [(kind, name, read_yaml(file)) for kind, name, file in scoped_vars_paths(hosts_file)]
-
-
-# --- building the model ----------------------------------------------------------------------
-
-
-def _build(inv: RawInventory) -> Cluster:
-    """The model of an inventory every rule accepted (so every value parses)."""
-
-    def text(value: object) -> str | None:
-        return None if value is None else str(value)
-
-    nodes = []
-    for host in inv.hosts:
-        address = parse_address(host.fields["ansible_host"].value)
-        storage_address = parse_address(host.fields["storage_address"].value)
-        assert address is not None and storage_address is not None
-        interface = host.fields.get("storage_interface")
-        mac = host.fields.get("storage_mac")
-        nodes.append(
-            Node(
-                name=str(host.name),
-                group=host.group,
-                address=address,
-                storage_address=storage_address,
-                storage_interface=text(interface.value) if interface else None,
-                storage_mac=str(mac.value).lower() if mac else None,
-            )
-        )
-    storage = inv.cluster_vars["storage_network"]
-    storage_cidr = sub_value(storage, "cidr")
-    storage_network = parse_network(storage_cidr.value) if storage_cidr else None
-    assert storage_network is not None
-    management_cidr = sub_value(inv.cluster_vars.get("management_network"), "cidr")
-    mtu = sub_value(storage, "mtu")
-    assert mtu is None or isinstance(mtu.value, int)
-    return Cluster(
-        hosts_file=inv.hosts_file,
-        vars_files=inv.vars_files,
-        name=str(inv.cluster_vars["cluster_name"].value),
-        domain=str(inv.cluster_vars["cluster_domain"].value),
-        management_network=parse_network(management_cidr.value) if management_cidr else None,
-        storage_network=storage_network,
-        storage_mtu=int(mtu.value) if mtu is not None else DEFAULT_STORAGE_MTU,
-        nodes=tuple(nodes),
-    )
-
-
-def cluster_from_documents(
-    hosts: ParsedFile, vars_files: Sequence[ParsedFile], extra_problems: Iterable[Problem] = ()
-) -> Cluster:
-    """Validate parsed documents and build the model, or raise with every problem found.
-
-    Takes parsed documents rather than paths so that an edit can validate the document it is
-    about to write, exactly as it will be written. `extra_problems` are ones the caller found
-    (e.g. about command-line values) and are reported together with the rest.
-    """
-    scoped = read_scoped_vars(hosts.path)
-    files = (hosts, *vars_files, *(file for _, _, file in scoped))
-    problems = [*extra_problems, *(problem for file in files for problem in file.problems)]
-    if hosts.encrypted:
-        problems.append(
-            Problem(
-                hosts.path, None, None, None, "the hosts file is vault-encrypted: keep it plain"
-            )
-        )
-    order = tuple(file.path for file in files)
-    if not all(file.usable for file in files) or hosts.encrypted:
-        raise InventoryError(sort_problems(problems, order))
-    inventory, rule_problems = check(
-        hosts.path,
-        hosts.document,
-        [(file.path, file.document) for file in vars_files],
-        [
-            ScopedVars(kind, name, file.path, file.document)
-            for kind, name, file in scoped
-            if not file.encrypted
-        ],
-    )
-    problems = sort_problems([*problems, *rule_problems, *people_problems(inventory)], order)
-    if problems:
-        raise InventoryError(problems)
-    return _build(inventory)
-
-
-def load_cluster(path: Path) -> Cluster:
-    """Load and validate the inventory at `path` (a directory or its hosts file).
-
-    Raises InventoryError listing every problem found in every file, not just the first.
-    """
-    hosts_file, vars_files = resolve_inventory_paths(path)
-    return cluster_from_documents(read_yaml(hosts_file), [read_yaml(file) for file in vars_files])
