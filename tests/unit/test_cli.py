@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import gpucluster.inventory.edit as inventory_edit
+import gpucluster.inventory.files as inventory_files
 from gpucluster.cli import main
 
 
@@ -44,6 +46,33 @@ def test_add_node_edit_only_writes_the_new_host(inventory, capsys):
     text = (inventory / "hosts.yml").read_text()
     assert "gpu03:" in text and "10.20.0.103" in text
     assert "# GPU nodes: add more with" in text  # the operator's comment survives
+
+
+def test_add_node_reads_the_inventory_once(inventory, monkeypatch):
+    """The repeat check (node_in_place) and the edit share one reading of the inventory."""
+    opened = []
+    open_edit = inventory_edit.Edit.open.__func__
+
+    def counting_open(cls, path):
+        opened.append(path)
+        return open_edit(cls, path)
+
+    monkeypatch.setattr(inventory_edit.Edit, "open", classmethod(counting_open))
+    reads = []
+    read_yaml = inventory_files.read_yaml
+
+    def counting_read(path):
+        reads.append(path.name)
+        return read_yaml(path)
+
+    monkeypatch.setattr(inventory_edit, "read_yaml", counting_read)
+    argv = _add_node(
+        inventory, "gpu03", "--group", "gpu", "--address", "10.10.0.103",
+        "--storage-address", "10.20.0.103",
+    )  # fmt: skip
+    assert main(argv) == 0
+    assert len(opened) == 1
+    assert reads.count("hosts.yml") == 1
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,13 @@ partial (exit 3), naming the node that lags.
 from __future__ import annotations
 
 import argparse
+from functools import cache
 
 from rich.console import Console
 
 from gpucluster.commands.common import edit_then_run, inventory_path
 from gpucluster.inventory import NewNode
+from gpucluster.inventory.edit import Edit
 from gpucluster.inventory.node_edits import add_node, node_in_place
 from gpucluster.runner import RunRequest
 
@@ -38,10 +40,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         extravars={"gpucluster_new_nodes": [args.name]},
         must_succeed_on=frozenset({args.name}),
     )
+    # One reading of the inventory serves both the repeat check and the edit: it is validated
+    # once, and the edit writes only if the hosts file is still exactly what was read.
+    opened = cache(lambda: Edit.open(path))
     return edit_then_run(
         console,
-        lambda: add_node(path, new),
+        lambda: add_node(path, new, opened=opened()),
         f"added {args.name} to group {args.group} in {path}",
         None if args.edit_only else request,
-        in_place=lambda: node_in_place(path, new),
+        in_place=lambda: node_in_place(path, new, opened=opened()),
     )
