@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
-SECOND_LANE_SCENARIOS=${SECOND_LANE_SCENARIOS:-"ldap registry"}
+SECOND_LANE_SCENARIOS=${SECOND_LANE_SCENARIOS:-"registry"}
 passed=0
 failed=0
 failed_names=()
