@@ -245,16 +245,22 @@ def _host_entry(new: NewNode, like: object) -> CommentedMap:
         "storage_mac": new.storage_mac,
     }
     for field, value in values.items():
-        if value is None:
-            continue
-        previous = like.get(field) if isinstance(like, Mapping) else None
-        if field == "storage_mac":
-            entry[field] = DoubleQuotedScalarString(value)
-        elif isinstance(previous, ScalarString):
-            entry[field] = type(previous)(value)
-        else:
-            entry[field] = value
+        if value is not None:
+            _set_value(entry, field, value, like.get(field) if isinstance(like, Mapping) else None)
     return entry
+
+
+def _set_value(entry: CommentedMap, field: str, value: str, styled_like: object) -> None:
+    """Set `field`, quoted like `styled_like` (the same field of a neighbour, or its old value).
+
+    storage_mac is always quoted: Ansible's YAML 1.1 parser can read a MAC as a number.
+    """
+    if field == "storage_mac":
+        entry[field] = DoubleQuotedScalarString(value)
+    elif isinstance(styled_like, ScalarString):
+        entry[field] = type(styled_like)(value)
+    else:
+        entry[field] = value
 
 
 def _remove(edit: Edit, children: CommentedMap, name: str) -> list[Problem]:
@@ -299,13 +305,7 @@ def _change(edit: Edit, children: CommentedMap, change: NodeChange) -> list[Prob
         if entry is None:  # `gpu01:` with its values elsewhere
             entry = hosts[change.name] = CommentedMap()
         for field, value in change.values().items():
-            previous = entry.get(field)
-            if field == "storage_mac":
-                entry[field] = DoubleQuotedScalarString(value)
-            elif isinstance(previous, ScalarString):
-                entry[field] = type(previous)(value)
-            else:
-                entry[field] = value
+            _set_value(entry, field, value, entry.get(field))
         _move_trailing_comment(before, _last_slot(hosts, change.name))
         return []
     return [_not_a_node(edit.target, change.name)]
