@@ -25,9 +25,14 @@ def role_file(role: str, kind: str = "defaults") -> dict[str, Any]:
     return yaml.safe_load(path.read_text()) if path.exists() else {}
 
 
-def host_packages(inventory: Path, host: str, *extra_vars: str) -> set[str]:
+def host_packages(
+    inventory: Path, host: str, *extra_vars: str, roles: list[str] | None = None
+) -> set[str]:
     """The lookup's answer for `host`, evaluated by Ansible itself."""
-    expression = "{{ lookup('host_packages', '" + str(ROLES) + "', wantlist=True) | to_json }}"
+    only = f", roles={roles!r}" if roles is not None else ""
+    expression = (
+        "{{ lookup('host_packages', '" + str(ROLES) + "'" + only + ", wantlist=True) | to_json }}"
+    )
     command = [str(Path(sys.executable).parent / "ansible"), host, "-i", str(inventory)]
     command += ["-c", "local", "-m", "ansible.builtin.debug", "-a", f"msg={expression}"]
     for assignment in extra_vars:
@@ -85,3 +90,11 @@ def test_every_role_with_base_packages_says_which_groups_it_serves() -> None:
         declares_groups = f"{role_dir.name}_groups" in defaults
         if declares_packages:
             assert declares_groups, f"{role_dir.name} has base packages but no _groups"
+
+
+def test_a_play_that_runs_some_roles_gets_only_their_packages(inventory: Path) -> None:
+    """A Molecule scenario names its roles; the cluster-wide union would install far more."""
+    packages = host_packages(inventory, "gpu01", roles=["common", "containerd"])
+    wanted = set(role_file("common")["common_base_packages"])
+    wanted |= set(role_file("containerd")["containerd_packages"])
+    assert packages == wanted

@@ -30,6 +30,12 @@ options:
   _terms:
     description: The roles directory.
     required: true
+  roles:
+    description: Only these roles (for a play that runs some roles, e.g. a Molecule scenario);
+      empty means every role under the directory.
+    type: list
+    elements: str
+    default: []
 """
 
 RETURN = r"""
@@ -41,18 +47,21 @@ _raw:
 
 
 class LookupModule(LookupBase):
-    """`lookup('host_packages', roles_dir, wantlist=True)`."""
+    """`lookup('host_packages', roles_dir, roles=[...], wantlist=True)`."""
 
     def run(
         self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[str]:
         if len(terms) != 1:
             raise AnsibleLookupError("host_packages takes one term: the roles directory")
+        self.set_options(var_options=variables, direct=kwargs)
+        only = set(self.get_option("roles") or [])
         host_vars = dict(variables or {})
         host_groups = set(host_vars.get("group_names", [])) | {"all"}
         packages: set[str] = set()
         for role_dir in sorted(Path(str(terms[0])).iterdir()):
-            packages.update(self._role_packages(role_dir, host_vars, host_groups))
+            if not only or role_dir.name in only:
+                packages.update(self._role_packages(role_dir, host_vars, host_groups))
         return sorted(packages)
 
     def _role_packages(
