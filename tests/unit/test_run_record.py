@@ -157,13 +157,21 @@ def _gone(playbook: Path, timeout: float = 30) -> bool:
     return True
 
 
+def _text_of(event: Path) -> str:
+    """An event file's text; "" when ansible-runner renamed it (its -partial name) meanwhile."""
+    try:
+        return event.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def _wait_until_running(inventory: Path, timeout: float = 60) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         records = runs_of(inventory)
         if records and records[0].outcome == "running":
             events = records[0].run_dir.rglob("job_events/*.json")
-            if any('"runner_on_start"' in event.read_text(errors="replace") for event in events):
+            if any('"runner_on_start"' in _text_of(event) for event in events):
                 return records[0].run_dir
         time.sleep(0.2)
     raise AssertionError("the run never started its task")
