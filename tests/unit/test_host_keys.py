@@ -28,37 +28,16 @@ from gpucluster.host_keys import (
 )
 from gpucluster.replacement_keys import KeyDecision, decide_host_key
 from gpucluster.ssh_settings import SshSettingsError, SshView, node_ssh_view
+from tests.unit.host_key_helpers import found, make_key
 
 ADDRESS = "10.10.0.101"
-
-
-def make_key(directory: Path, name: str, kind: str = "ed25519") -> HostKey:
-    """A host key pair as a node's first boot makes one; returns its public half."""
-    path = directory / name
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "", "-f", str(path)], check=True
-    )
-    kind_name, blob = path.with_suffix(".pub").read_text().split()[:2]
-    return HostKey(kind_name, blob)
-
-
-def found(file: Path, host: str) -> list[HostKey]:
-    """What the real `ssh-keygen -F` finds for `host` in `file`."""
-    completed = subprocess.run(
-        ["ssh-keygen", "-F", host, "-f", str(file)], capture_output=True, text=True, check=False
-    )
-    return [
-        HostKey(*line.split()[1:3])
-        for line in completed.stdout.splitlines()
-        if line and not line.startswith("#")
-    ]
 
 
 @pytest.fixture
 def keys(tmp_path: Path) -> dict[str, HostKey]:
     directory = tmp_path / "keys"
     directory.mkdir()
-    return {name: make_key(directory, name) for name in ("old", "new", "other")}
+    return {name: make_key(directory / name) for name in ("old", "new", "other")}
 
 
 @pytest.fixture
@@ -155,7 +134,7 @@ def test_trusted_reads_plain_and_hashed_files(
 
 
 def test_fingerprints_read_as_ssh_keygen_prints_them(tmp_path: Path) -> None:
-    key = make_key(tmp_path, "node")
+    key = make_key(tmp_path / "node")
     expected = subprocess.run(
         ["ssh-keygen", "-l", "-E", "sha256", "-f", str(tmp_path / "node.pub")],
         capture_output=True,

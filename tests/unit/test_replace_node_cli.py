@@ -7,7 +7,6 @@ over where ssh-keyscan's answer would be) and the playbook run (recorded, not ru
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,26 +25,10 @@ from gpucluster.host_keys import HostKey, NodeSilent, fingerprints
 from gpucluster.lock import LockMode, inventory_lock
 from gpucluster.run_result import HostStats, RunResult
 from gpucluster.runner import RunRequest, fact_cache_dir
+from tests.unit.host_key_helpers import found, make_key
 
 ADDRESS = "10.10.0.101"
 NEW_MAC = "3c:fd:fe:00:09:01"
-
-
-def make_key(path: Path) -> HostKey:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    kind, blob = path.with_suffix(".pub").read_text().split()[:2]
-    return HostKey(kind, blob)
-
-
-def found(file: Path, host: str) -> list[HostKey]:
-    completed = subprocess.run(
-        ["ssh-keygen", "-F", host, "-f", str(file)], capture_output=True, text=True, check=False
-    )
-    return [
-        HostKey(*line.split()[1:3])
-        for line in completed.stdout.splitlines()
-        if line and not line.startswith("#")
-    ]
 
 
 class Node:
