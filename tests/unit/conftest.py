@@ -25,3 +25,28 @@ def inventory(tmp_path: Path) -> Path:
     target = tmp_path / "inventory"
     shutil.copytree(EXAMPLE, target)
     return target
+
+
+@pytest.fixture
+def hosts(inventory: Path) -> Path:
+    """The copy's hosts.yml."""
+    return inventory / "hosts.yml"
+
+
+@pytest.fixture
+def edited_meanwhile(hosts: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Someone else changes hosts.yml while an edit validates its result; returns their text.
+
+    The edit under test must then refuse to write ("changed by someone else").
+    """
+    import gpucluster.inventory.edit as inventory_edit
+
+    validate = inventory_edit.cluster_from_documents
+    concurrent = hosts.read_text() + "# someone else's edit\n"
+
+    def validate_while_someone_edits(*args: object, **kwargs: object) -> object:
+        hosts.write_text(concurrent)
+        return validate(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inventory_edit, "cluster_from_documents", validate_while_someone_edits)
+    return concurrent

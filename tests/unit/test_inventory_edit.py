@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import gpucluster.inventory.edit as inventory_edit
 from gpucluster.inventory import load_cluster
 from gpucluster.inventory.node_edits import NewNode, add_node, remove_node
 from gpucluster.inventory.problems import InventoryError
@@ -71,11 +70,6 @@ all:
         gpu_vendor: nvidia
 # End of inventory.
 """
-
-
-@pytest.fixture
-def hosts(inventory: Path) -> Path:
-    return inventory / "hosts.yml"
 
 
 @pytest.fixture
@@ -399,21 +393,12 @@ def test_failed_write_leaves_the_original_and_no_temporary_file(
 
 
 def test_file_changed_during_the_edit_is_not_overwritten(
-    inventory: Path, hosts: Path, monkeypatch: pytest.MonkeyPatch
+    inventory: Path, hosts: Path, edited_meanwhile: str
 ) -> None:
-    validate = inventory_edit.cluster_from_documents
-    concurrent = hosts.read_text() + "# someone else's edit\n"
-
-    def validate_while_someone_edits(*args: object, **kwargs: object) -> object:
-        hosts.write_text(concurrent)
-        return validate(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(inventory_edit, "cluster_from_documents", validate_while_someone_edits)
-
     with pytest.raises(InventoryError, match="changed by someone else"):
         add_node(inventory, GPU03)
 
-    assert hosts.read_text() == concurrent
+    assert hosts.read_text() == edited_meanwhile
     assert leftovers(inventory) == []
 
 

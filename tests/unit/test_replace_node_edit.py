@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import gpucluster.inventory.edit as inventory_edit
 from gpucluster.inventory import NodeChange, load_cluster
 from gpucluster.inventory.node_edits import change_in_place, change_node
 from gpucluster.inventory.problems import InventoryError
 
 NEW_MAC = NodeChange("gpu01", storage_mac="3C:FD:FE:00:09:01")
-
-
-@pytest.fixture
-def hosts(inventory: Path) -> Path:
-    return inventory / "hosts.yml"
 
 
 def test_the_mac_changes_in_place_and_nothing_else(inventory: Path, hosts: Path) -> None:
@@ -172,18 +166,9 @@ def test_in_place_only_when_every_given_value_is_there(inventory: Path) -> None:
 
 
 def test_a_file_changed_during_the_edit_is_not_overwritten(
-    inventory: Path, hosts: Path, monkeypatch: pytest.MonkeyPatch
+    inventory: Path, hosts: Path, edited_meanwhile: str
 ) -> None:
-    validate = inventory_edit.cluster_from_documents
-    concurrent = hosts.read_text() + "# someone else's edit\n"
-
-    def validate_while_someone_edits(*args: object, **kwargs: object) -> object:
-        hosts.write_text(concurrent)
-        return validate(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(inventory_edit, "cluster_from_documents", validate_while_someone_edits)
-
     with pytest.raises(InventoryError, match="changed by someone else"):
         change_node(inventory, NEW_MAC)
 
-    assert hosts.read_text() == concurrent
+    assert hosts.read_text() == edited_meanwhile

@@ -22,11 +22,6 @@ GPU02 = (
 
 
 @pytest.fixture
-def hosts(inventory: Path) -> Path:
-    return inventory / "hosts.yml"
-
-
-@pytest.fixture
 def vars_file(inventory: Path) -> Path:
     return inventory / "group_vars" / "all.yml"
 
