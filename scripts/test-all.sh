@@ -45,7 +45,7 @@ molecule_scenario() {
 }
 
 e2e() {
-  pytest tests/e2e -q -rs -p no:cacheprovider
+  pytest tests/e2e -q -rs -p no:cacheprovider --durations=0
 }
 
 contains() {
@@ -56,7 +56,7 @@ contains() {
 stage lint-python bash -c "ruff check src tests scripts roles molecule plugins && ruff format --check src tests scripts roles molecule plugins"
 stage lint-yaml yamllint --strict .
 stage lint-ansible ansible-lint --profile production
-stage unit pytest tests/unit -q -rs
+stage unit pytest tests/unit -q -rs --durations=10
 
 scenarios=${MOLECULE_SCENARIOS:-$(ls molecule)}
 first_lane=()
