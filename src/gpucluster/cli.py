@@ -47,6 +47,22 @@ def _add_inventory_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_run_options(parser: argparse.ArgumentParser, *, limit_help: str = "") -> None:
+    """--limit, --check and --diff: the same three on every verb that converges nodes."""
+    parser.add_argument(
+        "--limit", help=limit_help or "only these hosts or groups (Ansible pattern)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="dry run: report what would change (an edit must already be in the inventory)",
+    )
+    parser.add_argument("--diff", action="store_true", help="show file differences")
+
+
+NODE_LIMIT_HELP = "only the node and these other hosts or groups take part (Ansible pattern)"
+
+
 def _add_people_commands(commands: argparse._SubParsersAction) -> None:
     """`user add|lock|unlock` and `project add`: declaration edits, then playbooks/people.yml."""
     p = commands.add_parser("user", help="declare, lock or unlock an LDAP user")
@@ -67,6 +83,7 @@ def _add_people_commands(commands: argparse._SubParsersAction) -> None:
     unlock.set_defaults(handler=people.user_unlock, lock=locking.exclusive)
     for action in (add, lock, unlock):
         action.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+        _add_run_options(action)
         _add_inventory_option(action)
 
     p = commands.add_parser("project", help="declare a project (an LDAP group and directory)")
@@ -76,6 +93,7 @@ def _add_people_commands(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--gid", type=int, help="gid (default: the next free one)")
     add.add_argument("--description", help="one line about the project")
     add.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+    _add_run_options(add)
     _add_inventory_option(add)
     add.set_defaults(handler=people.project_add, lock=locking.exclusive)
 
@@ -84,7 +102,7 @@ def _add_people_commands(commands: argparse._SubParsersAction) -> None:
     apply = actions.add_parser(
         "apply", help="run playbooks/people.yml alone (after a hand edit, or to catch nodes up)"
     )
-    apply.add_argument("--limit", help="only these hosts or groups (Ansible pattern)")
+    _add_run_options(apply)
     _add_inventory_option(apply)
     apply.set_defaults(handler=people.apply, lock=locking.exclusive)
 
@@ -105,9 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("install", help="converge every node to the inventory")
     _add_inventory_option(p)
-    p.add_argument("--limit", help="only these hosts or groups (Ansible pattern)")
-    p.add_argument("--check", action="store_true", help="dry run: report what would change")
-    p.add_argument("--diff", action="store_true", help="show file differences")
+    _add_run_options(p)
     p.set_defaults(handler=install.run, lock=locking.install)
 
     p = commands.add_parser("add-node", help="add a node to the inventory and provision it")
@@ -118,12 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage-mac", help="MAC of the storage NIC")
     p.add_argument("--storage-interface", help="name of the storage NIC")
     p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+    _add_run_options(p, limit_help=NODE_LIMIT_HELP)
     _add_inventory_option(p)
     p.set_defaults(handler=add_node.run, lock=locking.exclusive)
 
     p = commands.add_parser("remove-node", help="remove a node from the inventory and its peers")
     p.add_argument("name", help="host name of the node to remove")
     p.add_argument("--edit-only", action="store_true", help="only edit the inventory")
+    _add_run_options(p, limit_help="only these remaining hosts or groups forget it")
     _add_inventory_option(p)
     p.set_defaults(handler=remove_node.run, lock=locking.exclusive)
 
@@ -142,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(compare its fingerprint with the node's console first)",
     )
     p.add_argument("--edit-only", action="store_true", help="stop after the key and the edit")
+    _add_run_options(p, limit_help=NODE_LIMIT_HELP)
     _add_inventory_option(p)
     p.set_defaults(handler=replace_node.run, lock=locking.exclusive)
 

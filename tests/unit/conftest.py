@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from gpucluster.commands import common
+from gpucluster.run_result import RunResult
+from gpucluster.runner import RunRequest
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 """The example inventory the README starts from: every test edits a copy of it."""
 
@@ -50,3 +54,22 @@ def edited_meanwhile(hosts: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setattr(inventory_edit, "cluster_from_documents", validate_while_someone_edits)
     return concurrent
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[RunRequest]:
+    """The runs commands start, recorded instead of run; each succeeds.
+
+    Patched where every command's run goes through (common.run_with_progress calls it), so
+    no command can reach the example inventory's addresses.
+    """
+    seen: list[RunRequest] = []
+
+    def fake_run(request: RunRequest, progress: object = None) -> RunResult:
+        seen.append(request)
+        result = RunResult(run_dir=Path("/r"), status="successful", rc=0, elapsed_s=0.0)
+        result.judge()
+        return result
+
+    monkeypatch.setattr(common, "run_playbook", fake_run)
+    return seen

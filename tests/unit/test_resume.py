@@ -8,31 +8,13 @@ from pathlib import Path
 import pytest
 
 from gpucluster.cli import main
-from gpucluster.commands import EXIT_BAD_INPUT, EXIT_OK, common, people
-from gpucluster.run_result import RunResult
-from gpucluster.runner import RunRequest
+from gpucluster.commands import EXIT_BAD_INPUT, EXIT_OK
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LWZvci11bml0LXRlc3RzLW9ubHk= bob@laptop"
 GPU03 = [
     "add-node", "gpu03", "--group", "gpu", "--address", "10.10.0.103",
     "--storage-address", "10.20.0.103", "--storage-mac", "3c:fd:fe:00:01:03",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def runs(monkeypatch) -> list[RunRequest]:
-    """The runs commands start, recorded instead of run; each succeeds."""
-    seen: list[RunRequest] = []
-
-    def fake_run(console, title, request):
-        seen.append(request)
-        result = RunResult(run_dir=Path("/r"), status="successful", rc=0, elapsed_s=0.0)
-        result.judge()
-        return result
-
-    monkeypatch.setattr(common, "run_with_progress", fake_run)
-    monkeypatch.setattr(people, "run_with_progress", fake_run)
-    return seen
 
 
 def _hosts(inventory: Path) -> bytes:

@@ -16,7 +16,7 @@ from functools import cache
 
 from rich.console import Console
 
-from gpucluster.commands.common import edit_then_run, inventory_path
+from gpucluster.commands.common import edit_then_run, inventory_path, with_run_options
 from gpucluster.inventory import NewNode
 from gpucluster.inventory.edit import Edit
 from gpucluster.inventory.node_edits import add_node, node_in_place
@@ -33,12 +33,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
         storage_interface=args.storage_interface,
         storage_mac=args.storage_mac,
     )
-    request = RunRequest(
-        playbook="add-node.yml",
-        inventory=path,
-        command_name="add-node",
-        extravars={"gpucluster_new_nodes": [args.name]},
-        must_succeed_on=frozenset({args.name}),
+    request = with_run_options(
+        RunRequest(
+            playbook="add-node.yml",
+            inventory=path,
+            command_name="add-node",
+            extravars={"gpucluster_new_nodes": [args.name]},
+            must_succeed_on=frozenset({args.name}),
+        ),
+        args,
+        run_for=args.name,
     )
     # One reading of the inventory serves both the repeat check and the edit: it is validated
     # once, and the edit writes only if the hosts file is still exactly what was read.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +41,31 @@ def load_or_report(path: Path, console: Console) -> Cluster | None:
         return None
 
 
+def with_run_options(
+    request: RunRequest, args: argparse.Namespace, *, run_for: str | None = None
+) -> RunRequest:
+    """The request with the command line's --limit, --check and --diff applied.
+
+    `run_for` names the node a run exists for (add-node's, replace-node's): a limit narrows
+    which other nodes take part, never that one.
+    """
+    limit = getattr(args, "limit", None)
+    if limit and run_for:
+        limit = f"{run_for},{limit}"
+    return dataclasses.replace(
+        request,
+        limit=limit or request.limit,
+        check=bool(getattr(args, "check", False)),
+        diff=bool(getattr(args, "diff", False)),
+    )
+
+
+CHECK_NEEDS_THE_EDIT = (
+    "--check runs against the inventory as it is, and this change is not in it yet: "
+    "make the edit first (the same command with --edit-only), then repeat it with --check"
+)
+
+
 def run_with_progress(console: Console, title: str, request: RunRequest) -> RunResult:
     """Run a playbook, printing progress as it goes and the summary at the end."""
     console.print(f"[bold]{title}[/]: playbooks/{request.playbook} on {request.inventory}")
@@ -68,12 +95,18 @@ def edit_then_run(
     A rejected edit prints its problems and leaves the file as it was (the
     edit functions validate before they write); request None stops after it.
 
+    A dry run (request.check) needs the edit in place already: it never writes the inventory.
+
     `in_place` makes the command resumable: it returns a message when the inventory already
     holds exactly this edit (a repeat after a failed or interrupted run), which then goes
     straight to the run; it raises InventoryError, naming the field, for a conflicting one.
     """
     try:
         already = in_place() if in_place is not None else None
+        if already is None and request is not None and request.check:
+            console.print(f"[bold red]error:[/] {CHECK_NEEDS_THE_EDIT}", soft_wrap=True)
+            console.print("inventory left unchanged")
+            return EXIT_BAD_INPUT
         if already is None:
             edit()
     except InventoryError as error:

@@ -16,6 +16,7 @@ from gpucluster.commands.common import (
     inventory_path,
     load_or_report,
     run_with_progress,
+    with_run_options,
 )
 from gpucluster.runner import RunRequest
 
@@ -24,12 +25,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     path = inventory_path(args.inventory)
     if load_or_report(path, console) is None:
         return EXIT_BAD_INPUT
-    request = RunRequest(
-        playbook="site.yml",
-        inventory=path,
-        command_name="install",
-        limit=args.limit,
-        check=args.check,
-        diff=args.diff,
+    request = with_run_options(
+        RunRequest(playbook="site.yml", inventory=path, command_name="install"), args
     )
     return exit_code(run_with_progress(console, "install", request))

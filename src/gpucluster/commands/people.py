@@ -23,6 +23,7 @@ from gpucluster.commands.common import (
     inventory_path,
     load_or_report,
     run_with_progress,
+    with_run_options,
 )
 from gpucluster.inventory import UnreadableFile, read_limited_text
 from gpucluster.inventory.people_edits import (
@@ -33,6 +34,7 @@ from gpucluster.inventory.people_edits import (
     project_in_place,
     set_user_locked,
     user_in_place,
+    user_lock_in_place,
 )
 from gpucluster.runner import RunRequest
 
@@ -41,18 +43,18 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 """A public key file holds a few keys of under 1 KiB each; anything bigger is not one."""
 
 
-def _request(path: Path, command: str, limit: str | None = None) -> RunRequest:
-    return RunRequest(
+def _request(path: Path, command: str, args: argparse.Namespace) -> RunRequest:
+    request = RunRequest(
         playbook=PEOPLE_PLAYBOOK,
         inventory=path,
         command_name=command,
-        limit=limit,
         catch_up=f"gpucluster people apply --limit {{hosts}} -i {path}",
     )
+    return with_run_options(request, args)
 
 
-def _apply(path: Path, command: str, edit_only: bool) -> RunRequest | None:
-    return None if edit_only else _request(path, command)
+def _apply(path: Path, command: str, args: argparse.Namespace) -> RunRequest | None:
+    return None if args.edit_only else _request(path, command, args)
 
 
 def _read_keys(files: list[str], console: Console) -> tuple[str, ...] | None:
@@ -88,7 +90,7 @@ def user_add(args: argparse.Namespace, console: Console) -> int:
         console,
         lambda: add_user(path, new),
         f"declared user {args.name} in {path}",
-        _apply(path, "user add", args.edit_only),
+        _apply(path, "user add", args),
         in_place=lambda: user_in_place(path, new),
     )
 
@@ -100,7 +102,8 @@ def _set_locked(args: argparse.Namespace, console: Console, locked: bool) -> int
         console,
         lambda: set_user_locked(path, args.name, locked=locked),
         f"{verb}ed user {args.name} in {path}",
-        _apply(path, f"user {verb}", args.edit_only),
+        _apply(path, f"user {verb}", args),
+        in_place=lambda: user_lock_in_place(path, args.name, locked=locked),
     )
 
 
@@ -119,7 +122,7 @@ def project_add(args: argparse.Namespace, console: Console) -> int:
         console,
         lambda: add_project(path, new),
         f"declared project {args.name} in {path}",
-        _apply(path, "project add", args.edit_only),
+        _apply(path, "project add", args),
         in_place=lambda: project_in_place(path, new),
     )
 
@@ -129,5 +132,5 @@ def apply(args: argparse.Namespace, console: Console) -> int:
     path = inventory_path(args.inventory)
     if load_or_report(path, console) is None:
         return EXIT_BAD_INPUT
-    request = _request(path, "people apply", args.limit)
+    request = _request(path, "people apply", args)
     return exit_code(run_with_progress(console, "people apply", request))

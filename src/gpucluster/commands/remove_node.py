@@ -16,7 +16,7 @@ from rich.console import Console
 
 from gpucluster import lagging, removals
 from gpucluster.commands import EXIT_OK
-from gpucluster.commands.common import edit_then_run, inventory_path
+from gpucluster.commands.common import edit_then_run, inventory_path, with_run_options
 from gpucluster.inventory import load_cluster
 from gpucluster.inventory.node_edits import remove_node
 from gpucluster.inventory.problems import InventoryError, Problem
@@ -41,12 +41,15 @@ def already_removed(path: Path, name: str) -> str | None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     path = inventory_path(args.inventory)
-    request = RunRequest(
-        playbook="remove-node.yml",
-        inventory=path,
-        command_name="remove-node",
-        extravars={"gpucluster_removed_nodes": [args.name]},
-        catch_up=f"gpucluster remove-node {args.name} -i {path}",
+    request = with_run_options(
+        RunRequest(
+            playbook="remove-node.yml",
+            inventory=path,
+            command_name="remove-node",
+            extravars={"gpucluster_removed_nodes": [args.name]},
+            catch_up=f"gpucluster remove-node {args.name} -i {path}",
+        ),
+        args,
     )
     code = edit_then_run(
         console,

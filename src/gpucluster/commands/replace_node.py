@@ -29,7 +29,14 @@ from rich.markup import escape
 
 from gpucluster import lagging
 from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
-from gpucluster.commands.common import exit_code, inventory_path, print_problems, run_with_progress
+from gpucluster.commands.common import (
+    CHECK_NEEDS_THE_EDIT,
+    exit_code,
+    inventory_path,
+    print_problems,
+    run_with_progress,
+    with_run_options,
+)
 from gpucluster.host_keys import HostKeyError, NodeSilent, scan
 from gpucluster.inventory import Node, NodeChange, load_cluster
 from gpucluster.inventory.node_edits import change_in_place, change_node
@@ -86,6 +93,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if validated is None:
         return EXIT_BAD_INPUT
     node, already = validated
+    if already is None and args.check:
+        console.print(f"[bold red]error:[/] {CHECK_NEEDS_THE_EDIT}", soft_wrap=True)
+        console.print("nothing changed (inventory and known_hosts left as they were)")
+        return EXIT_BAD_INPUT
     address = change.address or str(node.address)
     if node.storage_mac and change.storage_mac is None:
         console.print(
@@ -125,15 +136,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"dropped the cached facts of {escape(node.name)} (the old machine's)")
     if args.edit_only:
         return EXIT_OK
-    request = RunRequest(
-        playbook=PLAYBOOK,
-        inventory=path,
-        command_name="replace-node",
-        extravars={"gpucluster_new_nodes": [node.name]},
-        must_succeed_on=frozenset({node.name}),
+    request = with_run_options(
+        RunRequest(
+            playbook=PLAYBOOK,
+            inventory=path,
+            command_name="replace-node",
+            extravars={"gpucluster_new_nodes": [node.name]},
+            must_succeed_on=frozenset({node.name}),
+        ),
+        args,
+        run_for=node.name,
     )
     code = exit_code(run_with_progress(console, request.command_name, request))
-    if code in (EXIT_OK, EXIT_PARTIAL):
+    if code in (EXIT_OK, EXIT_PARTIAL) and not request.check:
         # The node itself got the full site playbook: nothing it lagged behind in remains.
         lagging.forget(path, node.name)
     return code

@@ -281,6 +281,16 @@ def user_in_place(path: Path, new: NewUser) -> str | None:
     return f"user {new.name} is already declared in {file} as given"
 
 
+def user_lock_in_place(path: Path, name: str, locked: bool) -> str | None:
+    """A message when user `name` is already declared locked (or unlocked) as asked; None
+    when the edit is still to be made (an undeclared user is refused by the edit itself)."""
+    found = _declared(path, "cluster_users", name)
+    if found is None or (found[1].get("locked") is True) != locked:
+        return None
+    state = "locked" if locked else "not locked"
+    return f"user {name} is already {state} in {found[0]}"
+
+
 def project_in_place(path: Path, new: NewProject) -> str | None:
     """Like user_in_place, for a project."""
     found = _declared(path, "cluster_projects", new.name)
