@@ -8,11 +8,12 @@ cluster inventory; its argument handling is unit-tested in tests/unit).
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import testinfra
+
+from tests.playbook_helpers import run_playbook
 
 testinfra_hosts = ["ansible://backup01"]
 
@@ -33,21 +34,7 @@ def node(name: str):
 
 
 def playbook(name: str, *extra: str) -> tuple[int, str]:
-    env = dict(
-        os.environ,
-        ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_STDOUT_CALLBACK="default",
-    )
-    done = subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(ROOT / "playbooks" / name), *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    return done.returncode, done.stdout + done.stderr
+    return run_playbook(ROOT / "playbooks" / name, *extra)
 
 
 def restore(tmp_path: Path, source: str, target: str, snapshot: str = "") -> tuple[int, str]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.playbook_helpers import run_playbook
 
 testinfra_hosts = ["ansible://ldap-gpu01"]
 
@@ -63,22 +64,9 @@ def _declaration(changed: bool) -> dict:
 def _converge(tmp_path: Path, changed: bool) -> str:
     extra = tmp_path / f"declaration-{changed}.json"
     extra.write_text(json.dumps(_declaration(changed)))
-    completed = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            str(SCENARIO / "directory.yml"),
-            "-e",
-            f"@{extra}",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, ANSIBLE_ROLES_PATH=str(SCENARIO.parents[1] / "roles")),
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr
-    return completed.stdout
+    rc, output = run_playbook(SCENARIO / "directory.yml", "-e", f"@{extra}")
+    assert rc == 0, output[-4000:]
+    return output
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.playbook_helpers import run_role
+from tests.playbook_helpers import run_playbook, run_role
 
 testinfra_hosts = ["ansible://all"]
 
@@ -89,19 +87,8 @@ def test_missing_nic_fails_with_host_and_field(tmp_path, extra, field):
 @pytest.fixture(scope="module")
 def rendered() -> str:
     """Render the netplan and networkd files on every node (render.yml)."""
-    completed = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            str(SCENARIO / "render.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, ANSIBLE_ROLES_PATH=str(SCENARIO.parents[1] / "roles")),
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    rc, output = run_playbook(SCENARIO / "render.yml")
+    assert rc == 0, output
     return RENDER_ROOT
 
 
