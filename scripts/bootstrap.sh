@@ -31,4 +31,7 @@ if [[ ! -x .venv/bin/gpucluster ]] || [[ pyproject.toml -nt .venv/.installed ]];
 fi
 
 # Docker engine (started when none answers) and the node image.
+# --python-only stops here: scripts/test-all.sh builds the image beside the lint
+# and unit stages, which need only Python.
+[[ "${1:-}" == --python-only ]] && exit 0
 .venv/bin/gpucluster sandbox prepare

@@ -12,8 +12,13 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
+bash scripts/bootstrap.sh --python-only || { echo "bootstrap failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
+# The Docker engine and the node image (minutes on a fresh machine: debootstrap)
+# are needed from the Molecule stages on; they are made beside lint and unit.
+prepare_log=$(mktemp /tmp/gpucluster-prepare.XXXXXX)
+gpucluster sandbox prepare >"$prepare_log" 2>&1 &
+prepare_pid=$!
 SECOND_LANE_SCENARIOS=${SECOND_LANE_SCENARIOS:-"registry"}
 passed=0
 failed=0
@@ -57,6 +62,15 @@ stage lint-python bash -c "ruff check src tests scripts roles molecule plugins &
 stage lint-yaml yamllint --strict .
 stage lint-ansible ansible-lint --profile production
 stage unit pytest tests/unit -q -rs --durations=10
+
+echo "::: waiting for the Docker engine and the node image"
+if ! wait "$prepare_pid"; then
+  cat "$prepare_log"
+  echo "bootstrap failed: no Docker engine or node image"
+  exit 1
+fi
+cat "$prepare_log"
+rm -f "$prepare_log"
 
 scenarios=${MOLECULE_SCENARIOS:-$(ls molecule)}
 first_lane=()
