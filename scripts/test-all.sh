@@ -58,7 +58,7 @@ contains() {
   [[ " $list " == *" $word "* ]]
 }
 
-stage lint-python bash -c "ruff check src tests scripts roles molecule plugins && ruff format --check src tests scripts roles molecule plugins"
+stage lint-python bash -c "ruff check src tests scripts roles molecule plugins playbooks && ruff format --check src tests scripts roles molecule plugins playbooks"
 stage lint-yaml yamllint --strict .
 stage lint-ansible ansible-lint --profile production
 stage unit pytest tests/unit -q -rs --durations=10

@@ -198,6 +198,72 @@ def test_an_interrupted_user_add_finishes_when_repeated(gpucluster, sandbox_inve
     assert docker_exec("login01", "getent", "passwd", "erin").returncode == 0
 
 
+ROLL_MARK = "/var/lib/gpucluster/roll-pending/restart-docker"  # role common's common_roll_dir
+
+
+def _docker_restart_window(node: str) -> tuple[int, int]:
+    """When docker last began to stop and when it was last up again, in microseconds of the
+    kernel's monotonic clock: the sandbox nodes share one kernel, so nodes compare."""
+    shown = docker_exec(
+        node, "systemctl", "show", "docker", "-p", "ActiveExitTimestampMonotonic",
+        "-p", "ActiveEnterTimestampMonotonic",
+    ).stdout  # fmt: skip
+    values = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+    return int(values["ActiveExitTimestampMonotonic"]), int(values["ActiveEnterTimestampMonotonic"])
+
+
+def test_a_docker_change_rolls_over_the_gpu_nodes_and_stops_at_a_failure(
+    gpucluster, sandbox_inventory
+):
+    """A daemon.json change restarts Docker on one GPU node at a time; a node whose restart
+    fails stops the roll before the next node, which keeps its old runtime and its mark; the
+    next install, with the fault fixed, finishes the roll."""
+    gpu_nodes = ["gpu01", NEW_NODE]
+    host_vars = sandbox_inventory / "host_vars"
+    host_vars.mkdir(exist_ok=True)
+    # The first node in the roll gets a value dockerd refuses (the role keeps keys it does not
+    # manage, so the fault is a bad value of a key the inventory sets); the other a valid one.
+    (host_vars / "gpu01.yml").write_text("docker_daemon_options: {max-concurrent-uploads: three}\n")
+    (host_vars / f"{NEW_NODE}.yml").write_text(
+        "docker_daemon_options: {max-concurrent-uploads: 3}\n"
+    )
+    untouched = _docker_restart_window(NEW_NODE)
+    try:
+        stopped = gpucluster("install", "--limit", "gpu", "-i", str(sandbox_inventory))
+        assert stopped.rc == 1, stopped.output
+        assert "gpu01" in stopped.output and "Restart the container runtimes" in stopped.output
+        assert _docker_restart_window(NEW_NODE) == untouched, "the roll went past a failed node"
+        assert docker_exec(NEW_NODE, "test", "-f", ROLL_MARK).returncode == 0
+        assert docker_exec("gpu01", "test", "-f", ROLL_MARK).returncode == 0
+        status = gpucluster("status", "-i", str(sandbox_inventory))
+        left = status.output.split("left to the roll:", 1)[1].split("\n", 1)[0]
+        assert "gpu01" in left and NEW_NODE in left, status.output
+    finally:
+        (host_vars / "gpu01.yml").write_text("docker_daemon_options: {max-concurrent-uploads: 3}\n")
+    # An operator's fix takes longer than systemd's start-limit window (docker.service allows
+    # 3 starts in 60 s, and its Restart= used them up): end that window instead of waiting.
+    docker_exec("gpu01", "systemctl", "reset-failed", "docker")
+
+    finished = gpucluster("install", "--limit", "gpu", "-i", str(sandbox_inventory))
+    (host_vars / "gpu01.yml").unlink()
+    (host_vars / f"{NEW_NODE}.yml").unlink()
+    assert finished.rc == 0, finished.output
+    for node in gpu_nodes:  # no Kubernetes control plane here: the drain is skipped, and said so
+        steps = {task["task"]: task["status"] for task in finished.summary["tasks"][node]}
+        assert steps["Say the node is not drained where no control plane runs it"] == "ok"
+        assert steps["Cordon and drain the node"] == "skipped"
+        assert steps["Restart the container runtimes the roles left to the roll"] == "changed"
+    windows = sorted(_docker_restart_window(node) for node in gpu_nodes)
+    assert windows[1][0] != untouched[0], f"{NEW_NODE} was never restarted"
+    # One node at a time: the first was up again before the second began to stop.
+    assert windows[0][1] <= windows[1][0], windows
+    for node in gpu_nodes:
+        assert docker_exec(node, "test", "-e", ROLL_MARK).returncode == 1, node
+        options = docker_exec(node, "cat", "/etc/docker/daemon.json").stdout
+        assert '"max-concurrent-uploads": 3' in options, (node, options)
+        assert docker_exec(node, "systemctl", "is-active", "docker").returncode == 0, node
+
+
 def test_twelve_concurrent_edits_of_one_inventory_all_land(gpucluster, sandbox_inventory, tmp_path):
     inventory = tmp_path / "inventory"
     shutil.copytree(sandbox_inventory, inventory)

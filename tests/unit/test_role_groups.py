@@ -72,6 +72,8 @@ def site_role_hosts(inventory_groups: dict[str, list[str]]) -> dict[str, set[str
     }  # fmt: skip
     result: dict[str, set[str]] = {}
     for play in yaml.safe_load(SITE.read_text()):
+        if "hosts" not in play:
+            continue  # roll-mark.yml and roll.yml: the roll over the nodes left pending, no role
         play_hosts = render({"groups": inventory_groups}).template(play["hosts"])
         for entry in play.get("roles", []):
             entry = entry if isinstance(entry, dict) else {"role": entry}

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import yaml
 
 from gpucluster.commands.status import describe_run, last_install, last_run
 
@@ -62,3 +66,28 @@ def test_last_run_skips_probes_and_reads_a_dead_running_run_as_interrupted(tmp_p
         assert found is not None and found["outcome"] == "interrupted"
         assert found["run_dir"].endswith("20261102T000000Z-install")
     assert describe_run(found).startswith("install: interrupted, started 2026-11-0")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_status_probe_reports_the_roll_marks_as_json(tmp_path):
+    """files/node_status.py runs on this machine as on a node; its JSON comes from json.dumps,
+    so a mark or a unit name with quotes stays data."""
+    marks = tmp_path / "roll-pending"
+    marks.mkdir()
+    (marks / "restart-docker").write_text("")
+    (marks / 'odd"name').write_text("")
+    probe = ROOT / "playbooks" / "files" / "node_status.py"
+    done = subprocess.run(
+        [sys.executable, str(probe), str(marks)], capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stdout)
+    assert report["roll_pending"] == 'odd"name,restart-docker'
+    assert report["uptime_s"] >= 0 and {"systemd", "failed_units"} <= set(report)
+
+
+def test_status_looks_for_the_roll_marks_where_common_writes_them():
+    common = yaml.safe_load((ROOT / "roles" / "common" / "defaults" / "main.yml").read_text())
+    status = (ROOT / "playbooks" / "status.yml").read_text()
+    assert f"common_roll_dir | default('{common['common_roll_dir']}')" in status

@@ -83,18 +83,21 @@ def run(args: argparse.Namespace, console: Console) -> int:
     result = run_playbook(request)
     reports = result.results_of(REPORT_TASK)
     table = Table(title="status", title_justify="left")
-    for column in ("node", "group", "up", "uptime", "systemd", "failed units"):
+    for column in ("node", "group", "up", "uptime", "systemd", "failed units", "left to the roll"):
         table.add_column(column)
     unhealthy: list[str] = []
+    rolling: list[str] = []
     for node in cluster.nodes:
         raw = reports.get(node.name)
         if raw is None:
             unhealthy.append(node.name)
-            table.add_row(node.name, node.group, "[red]no[/]", "-", "-", "-")
+            table.add_row(node.name, node.group, "[red]no[/]", "-", "-", "-", "-")
             continue
         report = json.loads(raw.get("stdout", "{}"))
         if report["systemd"] != "running" or report["failed_units"]:
             unhealthy.append(node.name)
+        if report.get("roll_pending"):
+            rolling.append(node.name)
         table.add_row(
             node.name,
             node.group,
@@ -102,10 +105,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
             _uptime(int(report["uptime_s"])),
             report["systemd"],
             report["failed_units"] or "-",
+            report.get("roll_pending") or "-",
         )
     console.print(table)
     _print_records(console, path)
     behind = _print_lagging(console, path, cluster)
+    if rolling:
+        # A roll stopped by a failure (or a run cut short) left these on the old runtime.
+        console.print(
+            f"[yellow]left to the roll:[/] {', '.join(rolling)}: the next install restarts "
+            f"them one batch at a time (gpucluster install --limit {','.join(rolling)} -i {path})",
+            soft_wrap=True,
+        )
+        behind = True
     if unhealthy:
         console.print(f"[bold red]not healthy:[/] {', '.join(unhealthy)}")
         return EXIT_FAILED
