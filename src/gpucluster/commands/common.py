@@ -49,21 +49,22 @@ def with_run_options(
     `run_for` names the node a run exists for (add-node's, replace-node's): a limit narrows
     which other nodes take part, never that one.
     """
-    limit = getattr(args, "limit", None)
-    if limit and run_for:
-        limit = f"{run_for},{limit}"
+    limit = f"{run_for},{args.limit}" if args.limit and run_for else args.limit
     return dataclasses.replace(
-        request,
-        limit=limit or request.limit,
-        check=bool(getattr(args, "check", False)),
-        diff=bool(getattr(args, "diff", False)),
+        request, limit=limit or request.limit, check=args.check, diff=args.diff
     )
 
 
-CHECK_NEEDS_THE_EDIT = (
-    "--check runs against the inventory as it is, and this change is not in it yet: "
-    "make the edit first (the same command with --edit-only), then repeat it with --check"
-)
+def refuse_dry_run_before_the_edit(console: Console, unchanged: str) -> int:
+    """--check on an edit verb whose edit is not in the inventory yet: say how, change nothing."""
+    console.print(
+        "[bold red]error:[/] --check runs against the inventory as it is, and this change is "
+        "not in it yet: make the edit first (the same command with --edit-only), then repeat "
+        "it with --check",
+        soft_wrap=True,
+    )
+    console.print(unchanged)
+    return EXIT_BAD_INPUT
 
 
 def run_with_progress(console: Console, title: str, request: RunRequest) -> RunResult:
@@ -104,9 +105,7 @@ def edit_then_run(
     try:
         already = in_place() if in_place is not None else None
         if already is None and request is not None and request.check:
-            console.print(f"[bold red]error:[/] {CHECK_NEEDS_THE_EDIT}", soft_wrap=True)
-            console.print("inventory left unchanged")
-            return EXIT_BAD_INPUT
+            return refuse_dry_run_before_the_edit(console, "inventory left unchanged")
         if already is None:
             edit()
     except InventoryError as error:

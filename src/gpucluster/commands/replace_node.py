@@ -30,10 +30,10 @@ from rich.markup import escape
 from gpucluster import lagging
 from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from gpucluster.commands.common import (
-    CHECK_NEEDS_THE_EDIT,
     exit_code,
     inventory_path,
     print_problems,
+    refuse_dry_run_before_the_edit,
     run_with_progress,
     with_run_options,
 )
@@ -94,9 +94,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_BAD_INPUT
     node, already = validated
     if already is None and args.check:
-        console.print(f"[bold red]error:[/] {CHECK_NEEDS_THE_EDIT}", soft_wrap=True)
-        console.print("nothing changed (inventory and known_hosts left as they were)")
-        return EXIT_BAD_INPUT
+        return refuse_dry_run_before_the_edit(
+            console, "nothing changed (inventory and known_hosts left as they were)"
+        )
     address = change.address or str(node.address)
     if node.storage_mac and change.storage_mac is None:
         console.print(
