@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from gpucluster import paths
+from gpucluster.role_settings import read_files, render, roles_root
 
 # Roles whose defaults (then role vars) make up the settings, later ones winning.
 ROLES: tuple[tuple[str, str], ...] = (
@@ -66,53 +67,7 @@ class Bundle:
 
 def role_settings(root: Path | None = None) -> dict[str, Any]:
     """The raw (unrendered) defaults and role vars of the roles the bundle reads."""
-    base = root or paths.project_root()
-    settings: dict[str, Any] = {}
-    for role, kind in ROLES:
-        path = base / "roles" / role / kind / "main.yml"
-        if path.exists():
-            settings.update(yaml.safe_load(path.read_text()) or {})
-    return settings
-
-
-class SettingsRenderer:
-    """Renders `{{ ... }}` over role settings the way Ansible renders role defaults.
-
-    ansible-core 2.19 renders only strings trusted as templates; Ansible trusts role defaults,
-    role vars and inventory files, so the settings and the texts given here are trusted too.
-    Never pass a value a person typed at a prompt: that is data (gpucluster.untrusted).
-    """
-
-    def __init__(self, variables: Mapping[str, Any]) -> None:
-        # Imported here: Ansible's import is slow and only this needs it.
-        from ansible.parsing.dataloader import DataLoader
-        from ansible.template import Templar
-
-        self._templar = Templar(loader=DataLoader(), variables=_trusted(dict(variables)))
-
-    def template(self, text: Any) -> Any:
-        """`text` (a string, or a structure of them) rendered over the settings."""
-        return self._templar.template(_trusted(text))
-
-
-def _trusted(value: Any) -> Any:
-    """`value` with every string marked as a template, as Ansible marks role files."""
-    from ansible.template import trust_as_template
-
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, Mapping):
-        return {key: _trusted(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_trusted(item) for item in value]
-    return value
-
-
-def render(
-    settings: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
-) -> SettingsRenderer:
-    """A renderer of `{{ ... }}` expressions over the settings, as Ansible renders them."""
-    return SettingsRenderer({**settings, **(overrides or {})})
+    return read_files(ROLES, roles_root(root))
 
 
 def _kubeadm_image(repository: str, component: str, tag: str) -> tuple[str, str]:

@@ -1,18 +1,16 @@
 """The backup layout as the inventory describes it, for the backup test modules.
 
 Shared by tests/infra/backup_server, tests/infra/backup_client and the backup
-scenario's Molecule-only tests; values come from the backup host's inventory
-variables (role defaults where unset), never from one scenario.
+scenario's Molecule-only tests; values are role backup_server's settings for the
+backup host (its defaults, overridden by the inventory), never from one scenario.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-import testinfra
 
 # Where role backup_client keeps a source's path list and rsync daemon configuration.
 SOURCE_CONFIG_DIR = "/etc/gpucluster/backup"
@@ -53,17 +51,17 @@ def source_excludes(source_host: Any) -> list[str]:
 
 @dataclass
 class Backup:
-    """Where the backup host keeps things, read from the inventory (role defaults otherwise)."""
+    """Where the backup host keeps things: role backup_server's settings for it."""
 
     server: str
-    inventory_file: str
     repository_root: str
     config_dir: str
     state_dir: str
     ssh_key: str
+    inventory: Any = field(repr=False)
 
     def host(self, name: str) -> Any:
-        return testinfra.get_host(f"ansible://{name}", ansible_inventory=self.inventory_file)
+        return self.inventory.host(name)
 
     @property
     def server_host(self) -> Any:
@@ -117,22 +115,18 @@ class RsyncResult:
     stderr: str
 
 
-def backup_layout(host: Any, inventory: Any) -> Backup:
-    """The Backup seen from the host under test."""
-    servers = sorted(host.backend.ansible_runner.get_hosts("backup"))
-    assert servers, "the inventory has no backup host"
-    server = servers[0]
-    server_vars = inventory.vars_of(server)
+def backup_layout(inventory: Any) -> Backup:
+    """The Backup seen from the host under test (`inventory`: its fixture)."""
+    server = inventory.first_of("backup")
 
-    def setting(name: str, default: str) -> str:
-        value = server_vars.get(name, default)
-        return default if "{{" in str(value) else str(value)
+    def setting(name: str) -> str:
+        return str(inventory.setting(name, of=server))
 
     return Backup(
         server=server,
-        inventory_file=host.backend.ansible_inventory,
-        repository_root=setting("backup_server_repository_root", "/srv/backup/borg"),
-        config_dir=setting("backup_server_config_dir", "/etc/gpucluster/backup"),
-        state_dir=setting("backup_server_state_dir", "/var/lib/gpucluster-backup"),
-        ssh_key=setting("backup_server_ssh_key", "/root/.ssh/gpucluster_backup"),
+        repository_root=setting("backup_server_repository_root"),
+        config_dir=setting("backup_server_config_dir"),
+        state_dir=setting("backup_server_state_dir"),
+        ssh_key=setting("backup_server_ssh_key"),
+        inventory=inventory,
     )

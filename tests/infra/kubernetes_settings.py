@@ -1,29 +1,13 @@
-"""The Kubernetes roles' settings for one host: role defaults rendered with its inventory values.
+"""Helpers of the Kubernetes roles' test modules.
 
-The testinfra modules of the three Kubernetes roles expect what the roles
-were told, never one scenario's values: the roles' own defaults, overridden
-by the inventory, rendered by Ansible's templating (gpucluster.offline_bundle).
+Their expectations are the roles' settings for the host (`inventory.setting`,
+tests/infra/plugin.py): the roles' own defaults, overridden by the inventory,
+rendered by Ansible's templating, never one scenario's values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-
-import yaml
-
-from gpucluster import paths
-from gpucluster.offline_bundle import render, role_settings
-
-
-def settings_of(inventory: Any) -> Callable[[str], Any]:
-    """name -> the value the roles used on this host."""
-    settings = role_settings()
-    worker = paths.project_root() / "roles" / "kubernetes_worker"
-    for kind in ("defaults", "vars"):
-        settings.update(yaml.safe_load((worker / kind / "main.yml").read_text()))
-    templar = render(settings, {**inventory.vars, "inventory_hostname": inventory.name})
-    return lambda name: templar.template("{{ " + name + " }}")
 
 
 def not_executed(host: Any, binary: str, step: str) -> None:

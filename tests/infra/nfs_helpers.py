@@ -1,10 +1,10 @@
-"""What the NFS roles serve and mount, as the inventory in use declares it.
+"""NFS requests made at the protocol level, for the NFS test modules.
 
 The testinfra modules of nfs_server and nfs_client (and the nfs scenario's
-Molecule-only tests) read their expectations here: each role's defaults
-overlaid with the host's inventory variables and rendered by Ansible's own
-templating, so an operator's override (another export root, other modes)
-is what gets checked, never one scenario's values.
+Molecule-only tests) read what the roles serve and mount from the roles'
+settings for the inventory in use (`inventory.settings()`, tests/infra/plugin.py),
+so an operator's override (another export root, other modes) is what gets
+checked, never one scenario's values; this module asks the server.
 """
 
 from __future__ import annotations
@@ -12,38 +12,7 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import yaml
-
-from gpucluster.offline_bundle import render
-
-ROLES = Path(__file__).resolve().parents[2] / "roles"
-
-
-def role_settings(role: str, host_vars: dict[str, Any]) -> dict[str, Any]:
-    """A role's defaults (and vars) as Ansible would resolve them for a host."""
-    variables: dict[str, Any] = {}
-    for part in ("defaults", "vars"):
-        path = ROLES / role / part / "main.yml"
-        if path.exists():
-            variables.update(yaml.safe_load(path.read_text()) or {})
-    variables.update(host_vars)
-    renderer = render(variables)
-    return {name: renderer.template(variables[name]) for name in variables if name.startswith(role)}
-
-
-def fileserver_of(host: Any) -> str:
-    """The file server the clients mount (the first of group fileserver)."""
-    servers = sorted(host.backend.ansible_runner.get_hosts("fileserver"))
-    assert servers, "the inventory has no fileserver host"
-    return servers[0]
-
-
-def other_host(host: Any, name: str) -> Any:
-    """A testinfra host for another inventory host, over the same connection."""
-    return host.get_host(f"ansible://{name}", ansible_inventory=host.backend.ansible_inventory)
 
 
 @dataclass

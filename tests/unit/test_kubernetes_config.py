@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gpucluster.offline_bundle import render, role_settings
+from gpucluster import role_settings
+from gpucluster.role_settings import HostContext, HostSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "inventory" / "example"
@@ -81,32 +82,35 @@ def _fields(kind: str, value: dict[str, Any]) -> None:
     assert not unknown, f"{kind}: fields kubeadm v1beta4 does not know: {sorted(unknown)}"
 
 
-def _example_inventory() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    group_vars = yaml.safe_load((EXAMPLE / "group_vars" / "all.yml").read_text())
-    hosts = yaml.safe_load((EXAMPLE / "hosts.yml").read_text())
-    groups = hosts["all"]["children"]
-    host_vars = {
-        name: {**values, "group_names": [group], "inventory_hostname": name}
-        for group, body in groups.items()
+def _group_vars() -> dict[str, Any]:
+    return yaml.safe_load((EXAMPLE / "group_vars" / "all.yml").read_text())
+
+
+def _settings(host: str, extra: dict[str, Any] | None = None) -> HostSettings:
+    """Every role's settings for a host of the example inventory, as a play there sees them."""
+    group_vars = _group_vars()
+    groups = yaml.safe_load((EXAMPLE / "hosts.yml").read_text())["all"]["children"]
+    hostvars = {
+        name: {**group_vars, **values}
+        for body in groups.values()
         for name, values in body["hosts"].items()
     }
-    group_vars["groups"] = {group: list(body["hosts"]) for group, body in groups.items()}
-    return group_vars, host_vars
+    context = HostContext(
+        name=host,
+        inventory_vars=hostvars[host],
+        groups={"all": list(hostvars)} | {g: list(body["hosts"]) for g, body in groups.items()},
+        hostvars=hostvars,
+        inventory_dir=str(EXAMPLE),
+    )
+    return role_settings.for_host(
+        context,
+        roles_dir=ROOT / "roles",
+        extra_vars={"ansible_managed": "Ansible managed"} | (extra or {}),
+    )
 
 
 def _render(template: Path, host: str, extra: dict[str, Any] | None = None) -> str:
-    group_vars, host_vars = _example_inventory()
-    settings = role_settings(ROOT)
-    for role in ("kubernetes_worker",):
-        settings.update(
-            yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
-        )
-        settings.update(yaml.safe_load((ROOT / "roles" / role / "vars" / "main.yml").read_text()))
-    templar = render(
-        settings,
-        {**group_vars, **host_vars[host], "ansible_managed": "Ansible managed", **(extra or {})},
-    )
-    return str(templar.template(template.read_text()))
+    return str(_settings(host, extra).template(template.read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +124,9 @@ def init_documents() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def defaults() -> dict[str, Any]:
-    group_vars, host_vars = _example_inventory()
-    templar = render(role_settings(ROOT), {**group_vars, **host_vars["mgmt01"]})
+    settings = _settings("mgmt01")
     return {
-        name: templar.template("{{ " + name + " }}")
+        name: settings[name]
         for name in (
             "kubernetes_node_version",
             "kubernetes_control_plane_pod_cidr",
@@ -200,7 +203,7 @@ def test_cidrs_are_networks_that_overlap_nothing(init_documents):
     pods = IPv4Network(networking["podSubnet"], strict=True)
     services = IPv4Network(networking["serviceSubnet"], strict=True)
     assert init_documents["KubeProxyConfiguration"]["clusterCIDR"] == str(pods)
-    group_vars, _ = _example_inventory()
+    group_vars = _group_vars()
     others = {
         "management": group_vars["management_network"]["cidr"],
         "storage": group_vars["storage_network"]["cidr"],

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gpucluster.offline_bundle import render
+from gpucluster.role_settings import render
 from tests.unit.conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]

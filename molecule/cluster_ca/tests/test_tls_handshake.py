@@ -13,8 +13,8 @@ PORT = 4433
 
 
 @pytest.fixture
-def tls_server(host):
-    login = host.get_host("ansible://ca-login01", ansible_inventory=host.backend.ansible_inventory)
+def tls_server(inventory):
+    login = inventory.host("ca-login01")
     login.run(
         f"systemd-run --unit=demo-tls --collect openssl s_server -quiet -accept {PORT} "
         f"-cert {PKI}/demo.crt -key {PKI}/demo.key -www"

@@ -9,19 +9,19 @@ import ipaddress
 
 import pytest
 
-from tests.infra.nfs_helpers import fileserver_of, nfs, nfs_url, other_host, role_settings
+from tests.infra.nfs_helpers import nfs, nfs_url
 
 testinfra_hosts = ["ansible://outsider"]
 
 
 @pytest.fixture
 def server(host, inventory):
-    name = fileserver_of(host)
+    name = inventory.first_of("fileserver")
     fs_vars = inventory.vars_of(name)
     return {
-        "settings": role_settings("nfs_server", fs_vars),
+        "settings": inventory.settings(of=name),
         "address": str(fs_vars["storage_address"]),
-        "fs": other_host(host, name),
+        "fs": inventory.host(name),
         "users": inventory.vars.get("cluster_users", []),
     }
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 
-from tests.infra.nfs_helpers import role_settings
 from tests.playbook_helpers import run_role
 
 testinfra_hosts = ["ansible://gpu"]
 
 
 def test_a_dropped_project_loses_its_mount_unit(host, inventory, tmp_path):
-    client = role_settings("nfs_client", inventory.vars)
+    client = inventory.settings()
     declared = client["nfs_client_projects"]
     extra = {"name": "dropped-later", "gid": 29999}
     unit = host.check_output(

@@ -24,7 +24,7 @@ def test_rerun_changes_nothing_and_never_prints_the_password(host, registry, tmp
 def test_garbage_collection_stops_the_registry_collects_and_brings_it_back(
     host, registry, inventory
 ):
-    storage = inventory.resolved("registry_storage_path", "/var/lib/docker-registry")
+    storage = inventory.setting("registry_storage_path")
     with registry.credentials(host, docker=False) as login:
         # A blob no manifest refers to: exactly what collection must delete.
         rc, output = registry.run(

@@ -89,6 +89,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         f"--ssh-config={multiplexing_ssh_config(paths.state_dir())}",
         "-p",
         "no:cacheprovider",
+        # The `inventory` fixture the test modules share (tests/infra/plugin.py).
+        "-p",
+        "tests.infra.plugin",
         # Test modules run four at a time, each module's tests in order on one worker: the
         # tests mostly wait on the nodes, and a module's tests may build on each other.
         "-n",

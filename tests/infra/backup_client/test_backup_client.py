@@ -12,14 +12,13 @@ from tests.infra.backup_helpers import (
     source_excludes,
     source_modules,
 )
-from tests.infra.nfs_helpers import role_settings
 
 testinfra_hosts = ["ansible://fileserver", "ansible://management"]
 
 
 @pytest.fixture
-def backup(host, inventory) -> Backup:
-    return backup_layout(host, inventory)
+def backup(inventory) -> Backup:
+    return backup_layout(inventory)
 
 
 def _pull_address(backup: Backup, name: str) -> str:
@@ -37,7 +36,7 @@ def test_path_list_is_the_configured_one(host, inventory):
     listed = host.file("/etc/gpucluster/backup/paths")
     assert listed.mode == 0o644 and listed.user == "root"
     paths = [p for p in listed.content_string.splitlines() if p and not p.startswith("#")]
-    expected = role_settings("backup_client", inventory.vars)["backup_client_paths"]
+    expected = inventory.setting("backup_client_paths")
     assert expected, f"{inventory.name}: backup_client_paths resolved to nothing"
     assert paths == list(expected)
 
@@ -246,10 +245,9 @@ def test_source_holds_no_key_authorized_on_the_backup_host(host, backup):
 
 
 def test_ldap_dump(host, inventory):
-    dump_by_default = "management" in inventory.vars.get("group_names", [])
-    if not inventory.resolved("backup_client_ldap_dump", dump_by_default):
+    if not inventory.setting("backup_client_ldap_dump"):
         pytest.skip(f"not executed here: no LDAP dump configured on {inventory.name}")
-    calendar = inventory.resolved("backup_client_ldap_dump_on_calendar", "*-*-* 01:30:00")
+    calendar = inventory.setting("backup_client_ldap_dump_on_calendar")
     assert host.run("systemctl is-enabled gpucluster-ldap-dump.timer").stdout.strip() == "enabled"
     normalised = next(
         line.split(":", 1)[1].strip()
@@ -259,7 +257,7 @@ def test_ldap_dump(host, inventory):
     assert f"OnCalendar={normalised} ;" in host.check_output(
         "systemctl show gpucluster-ldap-dump.timer -p TimersCalendar"
     )
-    dump_dir = inventory.resolved("backup_client_ldap_dump_dir", "/var/backups/gpucluster/ldap")
+    dump_dir = inventory.setting("backup_client_ldap_dump_dir")
     assert host.file(dump_dir).mode == 0o700
     ran = host.run("systemctl start gpucluster-ldap-dump.service")
     assert ran.rc == 0

@@ -17,16 +17,12 @@ testinfra_hosts = ["ansible://backup"]
 
 
 @pytest.fixture
-def backup(host, inventory) -> Backup:
-    return backup_layout(host, inventory)
-
-
-def _setting(inventory, name, default):
-    return inventory.resolved(name, default)
+def backup(inventory) -> Backup:
+    return backup_layout(inventory)
 
 
 def test_pull_timer_is_enabled_with_the_configured_schedule(host, inventory):
-    calendar = _setting(inventory, "backup_server_on_calendar", "*-*-* 02:00:00")
+    calendar = inventory.setting("backup_server_on_calendar")
     normalised = host.check_output("systemd-analyze calendar %s", calendar)
     normalised = next(
         line.split(":", 1)[1].strip()
@@ -41,7 +37,7 @@ def test_pull_timer_is_enabled_with_the_configured_schedule(host, inventory):
     )
     assert f"OnCalendar={normalised} ;" in shown
     assert "Persistent=yes" in shown
-    delay = _setting(inventory, "backup_server_randomized_delay", "15min")
+    delay = inventory.setting("backup_server_randomized_delay")
     expected_delay = host.check_output("systemd-analyze timespan %s", delay)
     expected_delay = next(
         line.split(":", 1)[1].strip() for line in expected_delay.splitlines() if "Human" in line
@@ -53,8 +49,8 @@ def test_retention_and_compression_are_the_configured_ones(host, inventory):
     script = host.file("/usr/local/sbin/gpucluster-backup-pull")
     assert script.mode == 0o700 and script.user == "root"
     text = script.content_string
-    for name, default in (("daily", 7), ("weekly", 4), ("monthly", 6)):
-        value = int(_setting(inventory, f"backup_server_keep_{name}", default))
+    for name in ("daily", "weekly", "monthly"):
+        value = int(inventory.setting(f"backup_server_keep_{name}"))
         assert f"KEEP_{name.upper()}={value}\n" in text
         assert f'--keep-{name} "$KEEP_{name.upper()}"' in text
     assert "borg prune" in text and "borg compact" in text
@@ -74,7 +70,7 @@ def test_pull_service_is_sandboxed(host, backup, inventory):
     assert shown["PrivateTmp"] == shown["PrivateDevices"] == shown["NoNewPrivileges"] == "yes"
     assert shown["RestrictNamespaces"] == "yes"
     assert shown["SystemCallFilter"], "no system call filter"
-    staging = _setting(inventory, "backup_server_staging_root", "/srv/backup/staging")
+    staging = inventory.setting("backup_server_staging_root")
     # Writable: the repositories, the staging copies and borg's state, nothing else.
     assert sorted(shown["ReadWritePaths"].split()) == sorted(
         [backup.repository_root, staging, backup.state_dir]
@@ -96,7 +92,7 @@ def test_secrets_are_root_only(host, backup):
 
 
 def test_every_source_has_an_encrypted_repository(host, backup, inventory):
-    groups = _setting(inventory, "backup_server_source_groups", ["management", "fileserver"])
+    groups = inventory.setting("backup_server_source_groups")
     expected = sorted(
         {name for group in groups for name in host.backend.ansible_runner.get_hosts(group)}
     )

@@ -9,7 +9,7 @@ PKI = "/etc/gpucluster/pki"
 
 
 def _ca_host(inventory) -> str:
-    return inventory.resolved("cluster_ca_host") or inventory.hosts_of("management")[0]
+    return inventory.setting("cluster_ca_host")
 
 
 def test_the_ca_key_exists_only_on_the_ca_host(host, inventory):

@@ -8,7 +8,7 @@ testinfra_hosts = ["ansible://all"]
 
 
 def test_host_name_is_the_inventory_name(host, inventory):
-    assert host.check_output("hostname") == inventory.resolved("common_hostname", inventory.name)
+    assert host.check_output("hostname") == inventory.setting("common_hostname")
 
 
 def test_hosts_file_has_one_managed_block(host):
@@ -18,7 +18,7 @@ def test_hosts_file_has_one_managed_block(host):
 
 
 def test_every_node_resolves_every_node_by_both_names(host, inventory):
-    suffix = inventory.resolved("common_storage_hostname_suffix", "-storage")
+    suffix = inventory.setting("common_storage_hostname_suffix")
     for other in inventory.hosts():
         other_vars = inventory.vars_of(other)
         expected = {
@@ -36,7 +36,7 @@ def test_every_node_resolves_every_node_by_both_names(host, inventory):
 
 
 def test_aliases_resolve_to_their_node(host, inventory):
-    aliases = inventory.resolved("common_hosts_aliases", [])
+    aliases = inventory.setting("common_hosts_aliases")
     if not aliases:
         pytest.skip("not executed: the inventory declares no common_hosts_aliases")
     for alias in aliases:
@@ -51,7 +51,7 @@ def test_aliases_resolve_to_their_node(host, inventory):
 
 
 def test_admin_group_has_passwordless_sudo(host, inventory):
-    group = inventory.resolved("common_admin_group", "gpuadmin")
+    group = inventory.setting("common_admin_group")
     sudoers = host.file("/etc/sudoers.d/gpucluster-admins")
     assert sudoers.mode == 0o440
     assert sudoers.contains(f"^%{group} ALL=(ALL:ALL) NOPASSWD: ALL$")
@@ -60,8 +60,8 @@ def test_admin_group_has_passwordless_sudo(host, inventory):
 
 
 def test_declared_admins_exist_with_only_their_keys(host, inventory):
-    group = inventory.resolved("common_admin_group", "gpuadmin")
-    for admin in inventory.resolved("common_admin_users", []):
+    group = inventory.setting("common_admin_group")
+    for admin in inventory.setting("common_admin_users"):
         user = host.user(admin["name"])
         if admin.get("state", "present") == "absent":
             assert not user.exists
@@ -80,29 +80,21 @@ def test_sshd_effective_settings_are_hardened(host, inventory):
     effective = dict(
         line.split(" ", 1) for line in host.check_output("sshd -T").splitlines() if " " in line
     )
-    root_login = inventory.resolved("common_ssh_permit_root_login", "prohibit-password")
+    root_login = inventory.setting("common_ssh_permit_root_login")
     if root_login == "prohibit-password":
         assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
     else:
         assert effective["permitrootlogin"] == root_login
-    passwords = inventory.resolved("common_ssh_password_authentication", False)
+    passwords = inventory.setting("common_ssh_password_authentication")
     assert effective["passwordauthentication"] == ("yes" if passwords else "no")
-    assert effective["maxauthtries"] == str(inventory.resolved("common_ssh_max_auth_tries", 4))
+    assert effective["maxauthtries"] == str(inventory.setting("common_ssh_max_auth_tries"))
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["x11forwarding"] == "no"
     assert host.service("ssh").is_running
 
 
-DEFAULT_SYSCTLS = {
-    "fs.inotify.max_user_watches": 524288,
-    "fs.inotify.max_user_instances": 8192,
-    "fs.file-max": 2097152,
-    "vm.max_map_count": 262144,
-}
-
-
 def test_kernel_settings_are_persisted_and_live_where_the_host_allows(host, inventory):
-    wanted = inventory.resolved("common_sysctls", DEFAULT_SYSCTLS)
+    wanted = inventory.setting("common_sysctls")
     config = host.file("/etc/sysctl.d/90-gpucluster.conf")
     assert config.mode == 0o644
     persisted = dict(
@@ -125,7 +117,7 @@ def test_chrony_runs_where_the_clock_can_be_set(host, inventory):
     assert chrony.is_enabled
     dropin = host.file("/etc/chrony/conf.d/gpucluster.conf")
     assert dropin.exists
-    for server in inventory.resolved("common_ntp_servers", []):
+    for server in inventory.setting("common_ntp_servers"):
         assert dropin.contains(f"^server {server} iburst$")
     bounding = int(host.check_output("awk '/^CapBnd:/ {print $2}' /proc/self/status"), 16)
     if bounding >> 25 & 1:

@@ -40,24 +40,19 @@ def test_gpu_nodes_default_to_the_nvidia_runtime(host, inventory):
         assert "nvidia" not in containerd["runtimes"]
 
 
-def _cluster_registry(inventory) -> str:
-    name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
-    return f"{name}:{inventory.resolved('registry_port', 5000)}"
-
-
 def test_registry_hosts_and_cni_paths(host, inventory):
     cri = _cri(host)
-    config_path = inventory.resolved("containerd_registry_config_path", "/etc/containerd/certs.d")
+    config_path = inventory.setting("containerd_registry_config_path")
     assert cri["registry"]["config_path"] == config_path
     assert host.file(cri["cni"]["bin_dir"] + "/bridge").exists
 
 
 def test_cluster_registry_is_https_verified_by_the_cluster_ca(host, inventory):
     cri = _cri(host)
-    trusted = inventory.resolved("containerd_trusted_registries", [_cluster_registry(inventory)])
+    trusted = inventory.setting("containerd_trusted_registries")
     if not trusted:
         pytest.skip("not executed: containerd_trusted_registries is empty in the inventory")
-    ca_file = inventory.resolved("containerd_registry_ca_file", "/etc/gpucluster/pki/ca.crt")
+    ca_file = inventory.setting("containerd_registry_ca_file")
     cluster_ca = host.file(ca_file).content_string
     assert "BEGIN CERTIFICATE" in cluster_ca
     for registry in trusted:
@@ -72,9 +67,4 @@ def test_cluster_registry_is_https_verified_by_the_cluster_ca(host, inventory):
 
 def test_pause_image_follows_the_offline_setting(host, inventory):
     sandbox_image = _cri(host)["sandbox_image"]
-    expected = inventory.resolved("containerd_pause_image")
-    if expected is None:
-        offline = inventory.resolved("containerd_offline", False)
-        source = _cluster_registry(inventory) if offline else "registry.k8s.io"
-        expected = f"{source}/pause:3.10"
-    assert sandbox_image == expected
+    assert sandbox_image == inventory.setting("containerd_pause_image")

@@ -35,20 +35,15 @@ def test_gpu_nodes_default_to_the_nvidia_runtime(host, inventory):
 
 
 def test_no_registry_is_insecure_unless_asked(host, inventory):
-    asked = inventory.vars.get("docker_insecure_registries", [])
+    asked = inventory.setting("docker_insecure_registries")
     insecure = _info(host)["RegistryConfig"]["IndexConfigs"]
     listed = sorted(name for name, cfg in insecure.items() if not cfg.get("Secure", True))
     assert listed == sorted(asked)
 
 
-def _cluster_registry(inventory) -> str:
-    name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
-    return f"{name}:{inventory.resolved('registry_port', 5000)}"
-
-
 def test_cluster_registries_trust_the_cluster_ca(host, inventory):
-    trusted = inventory.resolved("docker_trusted_registries", [_cluster_registry(inventory)])
-    ca_file = inventory.resolved("docker_registry_ca_file", "/etc/gpucluster/pki/ca.crt")
+    trusted = inventory.setting("docker_trusted_registries")
+    ca_file = inventory.setting("docker_registry_ca_file")
     if not trusted:
         pytest.skip("not executed: docker_trusted_registries is empty in the inventory")
     cluster_ca = host.file(ca_file).content_string

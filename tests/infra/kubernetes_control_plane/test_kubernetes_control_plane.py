@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from tests.infra.kubernetes_settings import not_executed, settings_of
+from tests.infra.kubernetes_settings import not_executed
 
 testinfra_hosts = ["ansible://management"]
 CONFIG_DIR = "/etc/kubernetes/gpucluster"
@@ -18,7 +18,8 @@ KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 
 @pytest.fixture
 def setting(inventory):
-    return settings_of(inventory)
+    """name -> the value the roles used on this host."""
+    return inventory.setting
 
 
 def _kubectl_json(host, args: str) -> dict:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.kubernetes_settings import not_executed, settings_of
+from tests.infra.kubernetes_settings import not_executed
 
 testinfra_hosts = ["ansible://management", "ansible://gpu"]
 
 
 @pytest.fixture
 def setting(inventory):
-    return settings_of(inventory)
+    """name -> the value the roles used on this host."""
+    return inventory.setting
 
 
 def test_swap_is_off_and_kept_off(host):

@@ -7,14 +7,15 @@ import json
 
 import pytest
 
-from tests.infra.kubernetes_settings import not_executed, settings_of
+from tests.infra.kubernetes_settings import not_executed
 
 testinfra_hosts = ["ansible://gpu"]
 
 
 @pytest.fixture
 def setting(inventory):
-    return settings_of(inventory)
+    """name -> the value the roles used on this host."""
+    return inventory.setting
 
 
 def test_kubeadm_join(host):

@@ -18,11 +18,7 @@ def _base_dn(domain: str) -> str:
 
 
 def _server(inventory) -> str:
-    management = sorted(
-        h for h in inventory.hosts() if "management" in inventory.vars_of(h).get("group_names", [])
-    )
-    assert management, "no management node in the inventory"
-    return management[0]
+    return inventory.first_of("management")
 
 
 def _server_names(inventory) -> list[str]:
@@ -47,7 +43,7 @@ def _may_log_in(inventory, user: dict) -> bool:
     if user.get("admin", False):
         return True
     groups = inventory.vars.get("group_names", [])
-    open_to_projects = inventory.vars.get("ldap_client_login_groups_all_projects", ["login", "gpu"])
+    open_to_projects = inventory.setting("ldap_client_login_groups_all_projects")
     return bool(set(open_to_projects) & set(groups)) and bool(user.get("projects"))
 
 
@@ -188,7 +184,7 @@ def test_ssh_keys_come_from_ldap(host, inventory):
 
 
 def test_admins_and_only_admins_get_sudo(host, inventory):
-    nopasswd = inventory.vars.get("ldap_client_admins_sudo_nopasswd", True)
+    nopasswd = inventory.setting("ldap_client_admins_sudo_nopasswd")
     rule = "(ALL : ALL) NOPASSWD: ALL" if nopasswd else "(ALL : ALL) ALL"
     for user in _people(inventory):
         result = host.run("sudo -l -U %s", user["name"])

@@ -151,18 +151,13 @@ def test_groups_and_projects_have_exactly_the_active_members(host, inventory):
 
 
 def _reader_dn(inventory) -> str:
-    return inventory.resolved(
-        "ldap_server_reader_dn", f"cn=sssd,ou=services,{_base_dn(inventory.domain)}"
-    )
+    return inventory.setting("ldap_server_reader_dn")
 
 
 def _reader_password(inventory) -> str:
     """The service account's real password, from the controller's secrets dir
     (the file role ldap_server generated), resolved as the role resolves it."""
-    secrets = inventory.render(
-        "{{ ldap_server_secrets_dir | default(gpucluster_secrets_dir"
-        " | default(inventory_dir ~ '/.secrets')) }}"
-    )
+    secrets = inventory.setting("ldap_server_secrets_dir")
     password_file = Path(secrets) / "ldap_reader_password"
     if not password_file.is_file():
         pytest.skip(f"not executed here: no {password_file} on this controller")

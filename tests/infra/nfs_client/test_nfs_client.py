@@ -12,7 +12,7 @@ import secrets
 
 import pytest
 
-from tests.infra.nfs_helpers import fileserver_of, nfs, nfs_url, other_host, role_settings
+from tests.infra.nfs_helpers import nfs, nfs_url
 
 testinfra_hosts = ["ansible://login", "ansible://gpu"]
 
@@ -26,17 +26,18 @@ HARDENING_OPTIONS = {"nosuid", "nodev"}
 @pytest.fixture
 def cluster(host, inventory):
     """This node's client settings and the file server's settings and handle."""
-    name = fileserver_of(host)
+    name = inventory.first_of("fileserver")
     fs_vars = inventory.vars_of(name)
+    server = inventory.settings(of=name)
     return {
-        "client": role_settings("nfs_client", inventory.vars),
-        "server": role_settings("nfs_server", fs_vars),
-        "fs": other_host(host, name),
+        "client": inventory.settings(),
+        "server": server,
+        "fs": inventory.host(name),
         "address": str(fs_vars["storage_address"]),
         "management": inventory.management_address(name),
         "users": inventory.vars.get("cluster_users", []),
-        "people_gid": int(role_settings("nfs_server", fs_vars)["nfs_server_people_gid"]),
-        "admins_gid": int(role_settings("nfs_server", fs_vars)["nfs_server_admins_gid"]),
+        "people_gid": int(server["nfs_server_people_gid"]),
+        "admins_gid": int(server["nfs_server_admins_gid"]),
     }
 
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from tests.infra.nfs_helpers import role_settings
-
 testinfra_hosts = ["ansible://fileserver"]
 
 
-def _settings(inventory) -> dict:
-    return role_settings("nfs_server", inventory.vars)
+def _settings(inventory):
+    return inventory.settings()
 
 
 def test_every_project_has_a_directory_only_its_group_enters(host, inventory):

@@ -1,4 +1,4 @@
-"""The cluster registry as the inventory describes it, for the registry tests.
+"""The cluster registry as role registry's settings describe it, for the registry tests.
 
 The generated password is read from the controller's secrets file and only
 ever travels to a node inside a 0600 file (copy module, which hides its
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import testinfra
 
 PROBE = (Path(__file__).parent / "registry_login_probe.py").read_text(encoding="utf-8")
 """The client that asks the registry with a user's own stored login (see its docstring)."""
@@ -31,7 +30,7 @@ class Registry:
     ca_file: str
     server: str
     listen_address: str
-    inventory_file: str
+    inventory: Any = field(repr=False)
 
     @property
     def active_users(self) -> list[dict[str, Any]]:
@@ -59,7 +58,7 @@ class Registry:
         return self.password_file.read_text().split()[0]
 
     def host(self, name: str) -> Any:
-        return testinfra.get_host(f"ansible://{name}", ansible_inventory=self.inventory_file)
+        return self.inventory.host(name)
 
     def run(self, host: Any, command: str, *args: Any) -> tuple[int, str]:
         """Run a command; return rc and its output with the password masked."""
@@ -96,37 +95,23 @@ class Registry:
             host.run("rm -rf %s", directory)
 
 
-def _management_host(host: Any) -> str:
-    managers = sorted(host.backend.ansible_runner.get_hosts("management"))
-    assert managers, "the inventory has no management host"
-    return managers[0]
-
-
 @pytest.fixture
-def registry(host: Any, inventory: Any) -> Registry:
-    name = inventory.resolved("registry_name", f"registry.{inventory.domain}")
-    username = inventory.resolved("registry_username", "gpucluster")
-    password_file = inventory.resolved("registry_password_file")
-    secrets = inventory.resolved("registry_secrets_dir") or inventory.render(
-        "{{ gpucluster_secrets_dir | default(inventory_dir ~ '/.secrets') }}"
-    )
-    if password_file is None:
-        password_file = f"{secrets}/registry-{username}.password"
-    server = _management_host(host)
-    server_vars = inventory.vars_of(server)
-    listen = server_vars.get("registry_listen_address") or server_vars["storage_address"]
-    ca_dir = inventory.resolved("cluster_ca_dir", "/etc/gpucluster/pki")
+def registry(inventory: Any) -> Registry:
+    server = inventory.first_of("management")
+
+    def setting(name: str) -> Any:
+        """Role registry's setting as it ran on the registry's host."""
+        return inventory.setting(name, of=server)
+
     return Registry(
-        name=name,
-        port=int(inventory.resolved("registry_port", 5000)),
-        username=username,
-        password_file=Path(password_file),
-        user_password_dir=Path(
-            inventory.resolved("registry_user_password_dir") or f"{secrets}/registry-users"
-        ),
+        name=setting("registry_name"),
+        port=int(setting("registry_port")),
+        username=setting("registry_username"),
+        password_file=Path(setting("registry_password_file")),
+        user_password_dir=Path(setting("registry_user_password_dir")),
         users=list(inventory.resolved("cluster_users", [])),
-        ca_file=f"{ca_dir}/ca.crt",
+        ca_file=f"{inventory.setting('cluster_ca_dir')}/ca.crt",
         server=server,
-        listen_address=str(listen),
-        inventory_file=host.backend.ansible_inventory,
+        listen_address=str(setting("registry_listen_address")),
+        inventory=inventory,
     )

@@ -46,7 +46,7 @@ def test_the_registry_listens_on_a_socket_only_nginx_may_open(host):
 def test_storage_deletes_and_the_htpasswd_files(host, inventory):
     config = yaml.safe_load(host.file(CONFIG).content_string)
     assert config["storage"]["delete"]["enabled"] is True
-    storage = inventory.resolved("registry_storage_path", "/var/lib/docker-registry")
+    storage = inventory.setting("registry_storage_path")
     assert config["storage"]["filesystem"]["rootdirectory"] == storage
     assert host.file(storage).user == "docker-registry"
     assert not host.file("/etc/docker/registry/htpasswd").exists
