@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia-gpus.sh"
+SCRIPT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia_gpus.py"
 FIXTURES = Path(__file__).parent / "fixtures" / "pci"
 
 
@@ -33,7 +33,7 @@ def _fake_sysfs(tmp_path: Path, lines: list[str]) -> Path:
 
 def _detect(devices: Path) -> dict:
     completed = subprocess.run(
-        ["sh", str(SCRIPT)],
+        ["python3", str(SCRIPT)],
         env={"PCI_DEVICES_DIR": str(devices), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

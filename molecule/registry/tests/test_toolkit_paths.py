@@ -15,7 +15,7 @@ from tests.playbook_helpers import run_role
 testinfra_hosts = ["ansible://gpu"]
 
 ROOT = Path(__file__).resolve().parents[3]
-DETECT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia-gpus.sh"
+DETECT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia_gpus.py"
 SOURCES = "/etc/apt/sources.list.d/nvidia-container-toolkit.sources"
 KEYRING = "/etc/apt/keyrings/nvidia-container-toolkit.asc"
 
@@ -77,7 +77,7 @@ def test_repository_source_renders_as_apt_reads_it(host, tmp_path):
 
 
 def test_toolkit_install_from_nvidia_repository(host):
-    gpus = json.loads(host.check_output("sh -c %s", DETECT.read_text()))["count"]
+    gpus = json.loads(host.check_output("python3 -c %s", DETECT.read_text()))["count"]
     if gpus == 0:
         pytest.skip(
             "not executed here: no GPU and NVIDIA's apt repository is unreachable; "

@@ -13,7 +13,7 @@ import pytest
 testinfra_hosts = ["ansible://gpu"]
 
 ROOT = Path(__file__).resolve().parents[3]
-DETECT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia-gpus.sh"
+DETECT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia_gpus.py"
 PACKAGES = [
     "libnvidia-container1",
     "libnvidia-container-tools",
@@ -23,7 +23,7 @@ PACKAGES = [
 
 
 def _gpu_count(host) -> int:
-    return json.loads(host.check_output("sh -c %s", DETECT.read_text()))["count"]
+    return json.loads(host.check_output("python3 -c %s", DETECT.read_text()))["count"]
 
 
 def _require_gpu(host):

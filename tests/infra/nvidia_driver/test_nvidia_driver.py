@@ -9,11 +9,11 @@ from pathlib import Path
 testinfra_hosts = ["ansible://gpu"]
 
 ROOT = Path(__file__).resolve().parents[3]
-DETECT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia-gpus.sh"
+DETECT = ROOT / "roles" / "nvidia_driver" / "files" / "nvidia_gpus.py"
 
 
 def test_driver_matches_the_pci_bus(host):
-    pci = json.loads(host.check_output("sh -c %s", DETECT.read_text()))
+    pci = json.loads(host.check_output("python3 -c %s", DETECT.read_text()))
     if pci["count"] == 0:
         # Nothing to drive (the sandbox and Molecule have no GPU): no driver installed.
         assert not host.package("nvidia-driver").is_installed
