@@ -35,7 +35,6 @@ PLAYBOOK = """---
   connection: local
   gather_facts: false
   vars_files:
-    - {role}/../cluster/defaults/main.yml
     - {role}/defaults/main.yml
     - {role}/vars/main.yml
   tasks:
