@@ -2,7 +2,7 @@
 
 import json
 
-testinfra_hosts = ["ansible://dkr-gpu01"]
+testinfra_hosts = ["ansible://rt-gpu01"]
 
 
 def test_operator_key_survives_the_merge(host):
