@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: set up, lint, unit tests,
 # every Molecule scenario, and the end-to-end sandbox cluster test.
-# MOLECULE_SCENARIOS="common" or SKIP_E2E=1 narrow it while developing.
+# MOLECULE_SCENARIOS="base" or SKIP_E2E=1 narrow it while developing.
 #
 # After lint and unit tests the stages run in two lanes side by side: one
 # Molecule scenario leaves about 40% of the two CPUs idle (dpkg, systemd,

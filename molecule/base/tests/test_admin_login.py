@@ -1,12 +1,12 @@
 """Molecule-only: an admin declared in the inventory logs in from one node to
 every other node with its key and gets sudo; password logins are refused.
 
-The key pair exists only in this scenario (prepare.yml made it on cmn-login01).
+The key pair exists only in this scenario (prepare.yml made it on base-login01).
 """
 
 from __future__ import annotations
 
-testinfra_hosts = ["ansible://cmn-login01"]
+testinfra_hosts = ["ansible://base-login01"]
 
 KEY = "/root/admin_test_key"
 SSH = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=5"

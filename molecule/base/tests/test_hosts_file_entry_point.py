@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.playbook_helpers import run_role
 
-testinfra_hosts = ["ansible://gpu"]
+testinfra_hosts = ["ansible://management"]
 
 NEW_NODE = """\
 all:
@@ -14,8 +14,8 @@ all:
     gpu:
       hosts:
         gpu99:
-          ansible_host: 10.231.0.199
-          storage_address: 10.232.0.199
+          ansible_host: 10.233.0.199
+          storage_address: 10.234.0.199
 """
 
 
@@ -35,9 +35,9 @@ def test_hosts_file_entry_point_adds_and_removes_a_node(host, inventory, tmp_pat
     assert rc == 0, output
     for name in existing:
         assert "changed=1" in _recap(output, name), output
-    assert host.check_output("getent hosts gpu99").split()[0] == "10.231.0.199"
+    assert host.check_output("getent hosts gpu99").split()[0] == "10.233.0.199"
     storage = host.check_output("getent hosts gpu99-storage.%s", inventory.domain)
-    assert storage.split()[0] == "10.232.0.199"
+    assert storage.split()[0] == "10.234.0.199"
 
     rc, output = run_role(tmp_path, "all", "common", *limit, tasks_from="hosts_file")
     assert rc == 0, output

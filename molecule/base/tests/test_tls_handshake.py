@@ -14,7 +14,7 @@ PORT = 4433
 
 @pytest.fixture
 def tls_server(inventory):
-    login = inventory.host("ca-login01")
+    login = inventory.host("base-login01")
     login.run(
         f"systemd-run --unit=demo-tls --collect openssl s_server -quiet -accept {PORT} "
         f"-cert {PKI}/demo.crt -key {PKI}/demo.key -www"
@@ -26,13 +26,13 @@ def tls_server(inventory):
 
 def _handshake(host, name: str):
     return host.run(
-        f"echo | openssl s_client -connect 10.251.0.11:{PORT} -verify_return_error "
+        f"echo | openssl s_client -connect 10.233.0.11:{PORT} -verify_return_error "
         f"-verify_hostname {name} -servername {name}"
     )
 
 
 def test_the_client_verifies_the_server_by_name(host, tls_server):
-    result = _handshake(host, "ca-login01.ml.internal")
+    result = _handshake(host, "base-login01.ml.internal")
     assert result.rc == 0, result.stdout + result.stderr
     assert "Verification: OK" in result.stdout
 

@@ -59,7 +59,7 @@ def test_address_and_mtu_come_back_after_they_are_lost(host, inventory):
 def test_find_nic_names_the_storage_nic(tmp_path):
     rc, output = run_role(tmp_path, "all", "storage_network", "-v", tasks_from="find_nic")
     assert rc == 0, output
-    # node-a's NIC is found by its name, node-b's by its MAC.
+    # base-login01's NIC is found by its name, base-mgmt01's by its MAC.
     assert '"storage_network_nic": "stor0"' in output, output
     assert '"storage_network_nic_mac": "02:a0:00:00:00:12"' in output, output
 
@@ -78,7 +78,7 @@ def test_find_nic_names_the_storage_nic(tmp_path):
 def test_missing_nic_fails_with_host_and_field(tmp_path, extra, field):
     rc, output = run_role(tmp_path, "all", "storage_network", *extra, tasks_from="find_nic")
     assert rc != 0
-    for node in ("node-a", "node-b"):
+    for node in ("base-login01", "base-mgmt01"):
         assert (
             f"{node}: storage NIC not found: {field} matches no interface (interfaces: " in output
         ), output
