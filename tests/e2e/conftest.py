@@ -18,6 +18,9 @@ import pytest
 from gpucluster.run_result import summary_named_in
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVICE_NODES = ["login01", "mgmt01", "fs01", "backup01"]
+ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
+"""The nodes `sandbox up --gpu-nodes 1` boots and the first install converges."""
 
 
 @dataclass

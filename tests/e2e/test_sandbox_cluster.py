@@ -1,8 +1,9 @@
-"""End to end on a sandbox cluster: check, install, re-run, verify, add-node.
+"""End to end on a sandbox cluster: check, install, re-run, verify, people, backups.
 
 The tests run in file order and build on each other, like an operator's day:
-bring the cluster up, install it, prove a second install changes nothing,
-grow it by one GPU node, and prove the existing nodes only learned about it.
+bring the cluster up, install it, prove a second install changes nothing, verify
+it, manage people and projects, back up and restore. Growing, repairing and
+shrinking the cluster follow in test_sandbox_lifecycle.py on the same sandbox.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from gpucluster.sandbox.layout import CLUSTER_DOMAIN
-from tests.e2e.conftest import docker_exec
+from tests.e2e.conftest import ORIGINAL_NODES, docker_exec
 
-SERVICE_NODES = ["login01", "mgmt01", "fs01", "backup01"]
-ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
-ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
 ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
 REGISTRY_PROBE = (
     Path(__file__).parents[1] / "infra" / "registry" / "registry_login_probe.py"
@@ -271,60 +269,3 @@ def test_add_node_rejects_a_duplicate_address_and_leaves_inventory_alone(
     assert result.rc == 2
     assert "gpu02" in result.output and "ansible_host" in result.output
     assert hosts_file.read_bytes() == before
-
-
-def test_add_node_provisions_only_what_must_change(gpucluster, sandbox_inventory):
-    booted = gpucluster("sandbox", "add", "gpu02")
-    assert booted.rc == 0, booted.output
-    mac = booted.output.split("--storage-mac ")[1].split()[0]
-    result = gpucluster(
-        "add-node",
-        "gpu02",
-        "--group",
-        "gpu",
-        "--address",
-        "10.221.0.102",
-        "--storage-address",
-        "10.222.0.102",
-        "--storage-mac",
-        mac,
-        "-i",
-        str(sandbox_inventory),
-    )
-    assert result.rc == 0, result.output
-    summary = result.summary
-    assert summary["hosts"]["gpu02"]["changed"] > 0
-    # Existing nodes ran only the play that teaches them the new node.
-    for node in ORIGINAL_NODES:
-        plays = {task["play"] for task in summary["tasks"][node]}
-        assert plays == {ADD_NODE_PLAY}, (node, plays)
-        assert summary["hosts"][node]["changed"] >= 1  # their /etc/hosts block
-
-    # Names Docker's embedded DNS cannot answer, so only /etc/hosts resolves them.
-    for node in [*ORIGINAL_NODES, "gpu02"]:
-        for name, address in (
-            ("gpu02.sandbox.internal", "10.221.0.102"),
-            ("gpu02-storage", "10.222.0.102"),
-        ):
-            resolved = docker_exec(node, "getent", "hosts", name)
-            assert resolved.returncode == 0, (node, name)
-            assert resolved.stdout.split()[0] == address, (node, name, resolved.stdout)
-    storage = docker_exec("gpu02", "ip", "-o", "-4", "addr", "show", "to", "10.222.0.102")
-    assert "10.222.0.102/24" in storage.stdout
-
-
-def test_install_after_add_node_changes_nothing(gpucluster, sandbox_inventory):
-    result = gpucluster("install", "-i", str(sandbox_inventory))
-    assert result.rc == 0, result.output
-    assert result.summary["changed_total"] == 0
-    assert "gpu02" in result.summary["hosts"]
-
-
-def test_remove_node_makes_the_others_forget_it(gpucluster, sandbox_inventory):
-    result = gpucluster("remove-node", "gpu02", "-i", str(sandbox_inventory))
-    assert result.rc == 0, result.output
-    assert "gpu02" not in result.summary["hosts"]
-    for node in ORIGINAL_NODES:
-        for name in ("gpu02.sandbox.internal", "gpu02-storage"):
-            assert docker_exec(node, "getent", "hosts", name).returncode != 0, (node, name)
-        assert docker_exec(node, "getent", "hosts", "gpu01-storage").returncode == 0, node

@@ -1,9 +1,12 @@
-"""End to end: the cluster stays correct when runs fail, are cut short or race each other.
+"""End to end: the cluster grows, changes and shrinks, and stays correct when runs fail,
+are cut short or race each other.
 
-Runs after test_sandbox_cluster.py on the same installed sandbox (file order). Each test
-breaks something the way it breaks in a machine room (a node powered off during add-node, an
-operator's Ctrl-C, a controller killed, two operators at once) and shows that repeating the
-command, or the catch-up command the CLI prints, finishes the job.
+Runs after test_sandbox_cluster.py on the same installed sandbox (file order). One new GPU
+node goes through its whole life: added while it is still off and again while an existing node
+is off, caught up, rolled, replaced and removed. Each drill breaks something the way it breaks
+in a machine room (a node powered off during add-node, an operator's Ctrl-C, a controller
+killed, two operators at once) and shows that repeating the command, or the catch-up command
+the CLI prints, finishes the job.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from gpucluster.sandbox.layout import gpu_node
-from tests.e2e.conftest import ROOT, docker_exec
+from gpucluster.sandbox.layout import CLUSTER_DOMAIN, gpu_node
+from tests.e2e.conftest import ORIGINAL_NODES, ROOT, docker_exec
 
-NEW_NODE = "gpu03"
+NEW_NODE = "gpu02"
 STRAGGLER = "login01"
+ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
 
 
 def _docker(*argv: str) -> None:
@@ -50,7 +54,7 @@ CLEAR_FAILED_NFS_MOUNTS = (
     " | awk '{print $1}'); do"
     ' [ -f "/etc/systemd/system/$unit" ] && systemctl reset-failed "$unit"; done; true'
 )
-NODES = ["login01", "mgmt01", "fs01", "backup01", "gpu01", NEW_NODE]
+NODES = [*ORIGINAL_NODES, NEW_NODE]
 
 
 def _clear_failed_nfs_mounts() -> None:
@@ -105,6 +109,23 @@ def _playbooks_running_on(inventory: Path) -> list[str]:
     ]
 
 
+def _new_node_names() -> tuple[tuple[str, str], ...]:
+    node = gpu_node(NEW_NODE)
+    return (
+        (f"{NEW_NODE}.{CLUSTER_DOMAIN}", str(node.address)),
+        (f"{NEW_NODE}-storage", str(node.storage_address)),
+    )
+
+
+def _assert_resolves_the_new_node(nodes: list[str]) -> None:
+    """Names Docker's embedded DNS cannot answer, so only /etc/hosts resolves them."""
+    for node in nodes:
+        for name, address in _new_node_names():
+            resolved = docker_exec(node, "getent", "hosts", name)
+            assert resolved.returncode == 0, (node, name, resolved.stderr)
+            assert resolved.stdout.split()[0] == address, (node, name, resolved.stdout)
+
+
 def test_a_failed_add_node_finishes_when_repeated_and_names_the_node_that_lags(
     gpucluster, sandbox_inventory
 ):
@@ -135,9 +156,19 @@ def test_a_failed_add_node_finishes_when_repeated_and_names_the_node_that_lags(
     assert summary["hosts"][NEW_NODE]["failed"] == summary["hosts"][NEW_NODE]["unreachable"] == 0
     assert summary["hosts"][NEW_NODE]["changed"] > 0
     assert summary["lagging"][STRAGGLER]["status"] == "unreachable"
-    resolved = docker_exec(NEW_NODE, "getent", "hosts", f"{NEW_NODE}-storage")
-    assert resolved.returncode == 0, resolved.stderr
+    # The existing nodes it reached ran only the play that teaches them the new node.
+    reached = [node for node in ORIGINAL_NODES if node != STRAGGLER]
+    for node in reached:
+        plays = {task["play"] for task in summary["tasks"][node]}
+        assert plays == {ADD_NODE_PLAY}, (node, plays)
+        assert summary["hosts"][node]["changed"] >= 1  # their /etc/hosts block
+    _assert_resolves_the_new_node([*reached, NEW_NODE])
+    storage_address = str(gpu_node(NEW_NODE).storage_address)
+    storage = docker_exec(NEW_NODE, "ip", "-o", "-4", "addr", "show", "to", storage_address)
+    assert f"{storage_address}/24" in storage.stdout, storage.stdout
 
+
+def test_the_lagging_node_catches_up_with_the_printed_command(gpucluster, sandbox_inventory):
     _wait_for_sshd(STRAGGLER)
     _settle_after_boot(STRAGGLER)
     lagging = gpucluster("status", "-i", str(sandbox_inventory))
@@ -146,13 +177,20 @@ def test_a_failed_add_node_finishes_when_repeated_and_names_the_node_that_lags(
 
     caught_up = gpucluster("install", "--limit", STRAGGLER, "-i", str(sandbox_inventory))
     assert caught_up.rc == 0, caught_up.output
+    _assert_resolves_the_new_node([STRAGGLER])
     _clear_failed_nfs_mounts()
     healthy = gpucluster("status", "-i", str(sandbox_inventory))
     assert healthy.rc == 0, healthy.output
     assert "lagging nodes" not in healthy.output
-    again = gpucluster("install", "--limit", STRAGGLER, "-i", str(sandbox_inventory))
-    assert again.rc == 0, again.output
-    assert again.summary["changed_total"] == 0
+
+
+def test_install_after_add_node_changes_nothing(gpucluster, sandbox_inventory):
+    """add-node's own plays on the existing nodes, and the catch-up, left them exactly as a
+    whole install leaves them; the new node is converged too."""
+    result = gpucluster("install", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    assert result.summary["changed_total"] == 0
+    assert NEW_NODE in result.summary["hosts"]
 
 
 def test_a_killed_install_is_recorded_interrupted_and_a_rerun_converges(
@@ -334,3 +372,13 @@ def test_replace_node_swaps_hardware_under_the_old_name(gpucluster, sandbox_inve
     _clear_failed_nfs_mounts()
     healthy = gpucluster("status", "-i", str(sandbox_inventory))
     assert healthy.rc == 0, healthy.output
+
+
+def test_remove_node_makes_the_others_forget_it(gpucluster, sandbox_inventory):
+    result = gpucluster("remove-node", NEW_NODE, "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    assert NEW_NODE not in result.summary["hosts"]
+    for node in ORIGINAL_NODES:
+        for name, _ in _new_node_names():
+            assert docker_exec(node, "getent", "hosts", name).returncode != 0, (node, name)
+        assert docker_exec(node, "getent", "hosts", "gpu01-storage").returncode == 0, node
