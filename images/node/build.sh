@@ -9,7 +9,12 @@ set -euo pipefail
 IMAGE=${1:-${GPUCLUSTER_NODE_IMAGE:-gpucluster-node:bookworm}}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-if [[ "${FORCE:-0}" != 1 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+# The image carries a digest of the files it is built from: an image built
+# from older files is rebuilt, never silently reused.
+SOURCE_DIGEST=$(cat "$HERE/Dockerfile" "$HERE/build.sh" "$HERE/finalize.sh" "$HERE/packages.txt" | sha256sum | cut -c1-16)
+LABEL=io.gpucluster.image-source
+if [[ "${FORCE:-0}" != 1 ]] \
+   && [[ $(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$IMAGE" 2>/dev/null) == "$SOURCE_DIGEST" ]]; then
   echo "node image $IMAGE already present"
   exit 0
 fi
@@ -29,7 +34,7 @@ mirror_from_apt_config() {
 if [[ "${GPUCLUSTER_IMAGE_FROM:-auto}" != debootstrap ]] \
    && timeout 60 docker pull -q debian:bookworm >/dev/null 2>&1; then
   echo "building $IMAGE from debian:bookworm"
-  docker build -t "$IMAGE" "$HERE"
+  docker build --label "$LABEL=$SOURCE_DIGEST" -t "$IMAGE" "$HERE"
   exit 0
 fi
 
@@ -60,5 +65,6 @@ rm -f "$ROOTFS/tmp/finalize.sh"
 
 tar -C "$ROOTFS" -c . | docker import \
   --change 'ENV container=docker' \
-  --change 'CMD ["/sbin/init"]' - "$IMAGE" >/dev/null
+  --change 'CMD ["/sbin/init"]' \
+  --change "LABEL $LABEL=$SOURCE_DIGEST" - "$IMAGE" >/dev/null
 echo "built $IMAGE with debootstrap"

@@ -64,7 +64,7 @@ def prepare(report: Callable[[str], None] = lambda _: None) -> docker.DockerClie
     """Engine running, node image built, host limits raised: what the sandbox and Molecule
     need. `report` hears about each change made to the machine."""
     client = ensure_engine(paths.state_dir())
-    ensure_image(client)
+    ensure_image()
     note = raise_inotify_instances()
     if note is not None:
         report(note)
