@@ -19,6 +19,4 @@ def test_fails_with_the_message_when_a_gpu_is_required(tmp_path):
         tmp_path, "rt-gpu01", "nvidia_driver", "-e", "nvidia_driver_require_gpu=true"
     )
     assert rc != 0
-    assert (
-        "rt-gpu01: no NVIDIA GPU on the PCI bus, and nvidia_driver_require_gpu is true" in output
-    )
+    assert "rt-gpu01: no NVIDIA GPU on the PCI bus, and nvidia_driver_require_gpu is true" in output
