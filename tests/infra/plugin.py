@@ -24,8 +24,6 @@ import testinfra
 from gpucluster import role_settings
 from gpucluster.role_settings import MISSING, HostContext, HostSettings, RoleSettings
 
-ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
-
 # One renderer per (inventory, host): the inventory does not change while the tests read it.
 _SETTINGS: dict[tuple[str, str], HostSettings] = {}
 
@@ -34,7 +32,7 @@ _SETTINGS: dict[tuple[str, str], HostSettings] = {}
 def _roles() -> RoleSettings:
     """Every role's raw settings: the variable names are role-prefixed, so they share one
     namespace, and a role's default may refer to another role's."""
-    return role_settings.load(roles_dir=ROLES_DIR)
+    return role_settings.load()
 
 
 def inventory_dir_of(inventory_file: str | None) -> str | None:
@@ -120,12 +118,8 @@ class Inventory:
 
     @property
     def domain(self) -> str:
-        """The cluster's DNS domain: cluster_domain, else role common's setting for it.
-
-        No role defines cluster_domain itself; role common's common_domain is its
-        default as every role spells it (`cluster_domain | default(...)`).
-        """
-        return str(self.setting("cluster_domain", None) or self.setting("common_domain"))
+        """The cluster's DNS domain (role cluster's cluster_domain, or the inventory's)."""
+        return str(self.setting("cluster_domain"))
 
     def _context(self, name: str) -> HostContext:
         return HostContext(

@@ -2,7 +2,12 @@
 
 A literal default typed again in a second role (the domain, the export root, the
 people group's gid) keeps its old value when the first one changes; these tests
-fail on such a copy and on a role that reads a fact without depending on `cluster`.
+fail on such a copy and on a role that does not depend on `cluster`.
+
+Every role depends on it, not only those that read a fact today: a role included by
+another one (`include_role` of cluster_ca, common's hosts_file, registry's accounts) sees
+only its own dependencies' defaults, so a value handed to it that refers to a cluster fact
+is undefined there unless the included role depends on `cluster` itself.
 """
 
 from __future__ import annotations
@@ -47,14 +52,29 @@ def test_no_role_repeats_a_cluster_wide_default(role: Path) -> None:
 
 
 @pytest.mark.parametrize("role", _roles_except_cluster(), ids=lambda path: path.name)
-def test_a_role_that_reads_a_cluster_fact_depends_on_role_cluster(role: Path) -> None:
-    text = "\n".join(path.read_text(encoding="utf-8") for path in _role_files(role))
-    read = sorted(fact for fact in FACTS if re.search(rf"\b{fact}\b", text))
+def test_every_role_depends_on_role_cluster(role: Path) -> None:
     dependencies = (
         yaml.safe_load((role / "meta" / "main.yml").read_text()).get("dependencies") or []
     )
     names = {entry["role"] if isinstance(entry, dict) else entry for entry in dependencies}
-    assert not read or "cluster" in names, f"{role.name} reads {read} without depending on cluster"
+    assert "cluster" in names, f"{role.name}/meta/main.yml: add `- role: cluster` to dependencies"
+
+
+def test_the_facts_are_read_by_some_role() -> None:
+    """A fact no role reads any more is a stale default: remove it from role cluster."""
+    text = "\n".join(
+        path.read_text(encoding="utf-8")
+        for role in _roles_except_cluster()
+        for path in _role_files(role)
+    )
+    people_rules = (ROOT / "src" / "gpucluster" / "inventory" / "people_rules.py").read_text()
+    derived = {"cluster_people_group_default", "cluster_admins_group_default"}
+    unread = sorted(
+        fact
+        for fact in FACTS
+        if fact not in derived and not re.search(rf"\b{fact}\b", text) and fact not in people_rules
+    )
+    assert unread == []
 
 
 def test_the_facts_render_from_the_inventory_over_their_defaults() -> None:

@@ -35,6 +35,7 @@ PLAYBOOK = """---
   connection: local
   gather_facts: false
   vars_files:
+    - {role}/../cluster/defaults/main.yml
     - {role}/defaults/main.yml
     - {role}/vars/main.yml
   tasks:

@@ -185,5 +185,5 @@ def test_the_project_roles_load_without_rendering_anything():
             assert name not in seen, f"{name} is set by both {seen[name]} and {role}"
             seen[name] = role
     settings = _settings(roles, host="node1", cluster_domain="ml.internal")
-    assert settings["registry_name"] == "registry.ml.internal"
+    assert settings["cluster_registry_endpoint"] == "registry.ml.internal:5000"
     assert not (roles.parent / "inventory" / ".secrets").exists()

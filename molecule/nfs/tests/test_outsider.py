@@ -39,7 +39,7 @@ def test_the_outsider_is_on_the_storage_network_but_outside_its_cidr(host, inven
 
 
 def _paths(settings: dict) -> list[str]:
-    root = settings["nfs_server_export_root"]
+    root = settings["cluster_export_root"]
     return [
         "/",
         root,

@@ -14,16 +14,35 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from gpucluster import role_settings
 from gpucluster.inventory.problems import Problem
 from gpucluster.inventory.raw import RawInventory, RawValue, key_line
 from gpucluster.inventory.values import show
 from gpucluster.yaml_lines import line_of
 
-USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{1,30}")
+
+@functools.cache
+def _cluster_fact(name: str) -> Any:
+    """A default of role `cluster`: the name patterns and groups the roles use are these."""
+    return role_settings.read_files([("cluster", "defaults")], role_settings.roles_root())[name]
+
+
+@functools.cache
+def user_name() -> re.Pattern[str]:
+    """What a declared user may be called."""
+    return re.compile(_cluster_fact("cluster_user_name_pattern"))
+
+
+@functools.cache
+def project_name() -> re.Pattern[str]:
+    """What a declared project (and the people and admins groups) may be called."""
+    return re.compile(_cluster_fact("cluster_project_name_pattern"))
+
+
 SSH_KEY = re.compile(
     r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com"
     r"|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?"
@@ -36,10 +55,18 @@ LAST_ID = 59999
 """The last declared id: systemd's dynamic users and `nobody` live above it."""
 FIRST_ID_VAR = "cluster_people_first_id"
 
-DEFAULT_GROUPS = {
-    "cluster_people_group": ("people", 10000),
-    "cluster_admins_group": ("admins", 10001),
-}
+
+def default_groups() -> dict[str, tuple[str, int]]:
+    """Inventory variable -> the (name, gid) it defaults to, from role `cluster`."""
+    return {
+        var: (
+            str(_cluster_fact(f"{var}_default")["name"]),
+            int(_cluster_fact(f"{var}_default")["gid"]),
+        )
+        for var in ("cluster_people_group", "cluster_admins_group")
+    }
+
+
 DISTRIBUTION_NAMES = frozenset(
     [
         # Debian's base-passwd users and groups, and those of Ubuntu's server image.
@@ -215,7 +242,7 @@ def _unique_id(item: _Item, name: str, taken: dict[object, str], ids: range) -> 
 
 
 def _group_problems(inv: RawInventory, taken: Reserved) -> Iterator[Problem]:
-    for var in DEFAULT_GROUPS:
+    for var in default_groups():
         raw = inv.cluster_vars.get(var)
         if raw is None:
             continue
@@ -224,7 +251,7 @@ def _group_problems(inv: RawInventory, taken: Reserved) -> Iterator[Problem]:
             continue
         item = _Item(raw.value, raw.file, raw.line, var)
         name, line = item.field("name")
-        if name is not None and not (isinstance(name, str) and PROJECT_NAME.fullmatch(name)):
+        if name is not None and not (isinstance(name, str) and project_name().fullmatch(name)):
             yield item.problem("name", f"{show(name)} is not a group name", line)
         elif taken.owner(name) is not None:
             yield item.problem("name", f"{name} is already {taken.owner(name)}", line)
@@ -236,7 +263,7 @@ def _group_problems(inv: RawInventory, taken: Reserved) -> Iterator[Problem]:
 def _group_ids(inv: RawInventory) -> dict[str, tuple[str, int]]:
     """The people and admins groups as (name, gid), defaults filled in."""
     groups = {}
-    for var, (name, gid) in DEFAULT_GROUPS.items():
+    for var, (name, gid) in default_groups().items():
         raw = inv.cluster_vars.get(var)
         value = raw.value if raw is not None and isinstance(raw.value, Mapping) else {}
         groups[var] = (str(value.get("name", name)), value.get("gid", gid))
@@ -257,7 +284,7 @@ def _project_problems(
         name, line = item.field("name")
         if name is None:
             yield item.problem("name", "missing")
-        elif not (isinstance(name, str) and PROJECT_NAME.fullmatch(name)):
+        elif not (isinstance(name, str) and project_name().fullmatch(name)):
             yield item.problem(
                 "name",
                 f"{show(name)} is not a project name (lowercase letter, then lowercase "
@@ -289,7 +316,7 @@ def _user_problems(
         name, line = item.field("name")
         if name is None:
             yield item.problem("name", "missing")
-        elif not (isinstance(name, str) and USER_NAME.fullmatch(name)):
+        elif not (isinstance(name, str) and user_name().fullmatch(name)):
             yield item.problem(
                 "name",
                 f"{show(name)} is not a user name (lowercase letters, digits, '_' or '-', "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import secrets
@@ -13,6 +14,7 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
+from gpucluster import role_settings
 from gpucluster.sandbox.image import NODE_IMAGE
 from gpucluster.sandbox.layout import (
     LABEL,
@@ -74,7 +76,7 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
         hostname=node.name,
         # Nested container engines keep their data on volumes, not the overlay root,
         # and so does the NFS server: Ganesha needs file handles, which overlay lacks.
-        volumes=["/var/lib/docker", "/var/lib/containerd", "/srv/nfs"],
+        volumes=["/var/lib/docker", "/var/lib/containerd", _export_root()],
         host_config=host_config,
         networking_config=networking,
         stop_signal="SIGRTMIN+3",
@@ -200,3 +202,11 @@ def remove_all(client: docker.DockerClient) -> tuple[int, int]:
     for network in networks:
         network.remove()
     return len(containers), len(networks)
+
+
+@functools.cache
+def _export_root() -> str:
+    """Where role nfs_server keeps its exports (role cluster's cluster_export_root): the
+    sandbox inventory leaves it at the role's default."""
+    settings = role_settings.load(["cluster"]).defaults
+    return str(role_settings.render(settings).template("{{ cluster_export_root }}"))

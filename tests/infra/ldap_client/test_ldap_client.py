@@ -34,7 +34,7 @@ def _people(inventory) -> list[dict]:
 
 
 def _admins(inventory) -> str:
-    return (inventory.vars.get("cluster_admins_group") or {}).get("name", "admins")
+    return inventory.setting("cluster_admins")["name"]
 
 
 def _may_log_in(inventory, user: dict) -> bool:
@@ -133,7 +133,7 @@ def test_service_account_reads_posix_attributes_but_no_password_hashes(host, inv
 
 
 def test_people_resolve_from_ldap(host, inventory):
-    people_gid = (inventory.vars.get("cluster_people_group") or {}).get("gid", 10000)
+    people_gid = inventory.setting("cluster_people")["gid"]
     for user in _people(inventory):
         # -s sss: the answer comes from sssd, not from /etc/passwd.
         entry = host.check_output("getent -s sss passwd %s", user["name"]).split(":")

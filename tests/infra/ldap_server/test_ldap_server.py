@@ -100,7 +100,7 @@ def test_openssh_lpk_schema_is_loaded(host):
 
 def test_people_match_the_declaration(host, inventory):
     base = _base_dn(inventory.domain)
-    gid = str((inventory.vars.get("cluster_people_group") or {}).get("gid", 10000))
+    gid = str(inventory.setting("cluster_people")["gid"])
     people = _people(inventory)
     assert people, "the inventory declares nobody"
     for user in people:
@@ -133,7 +133,7 @@ def test_groups_and_projects_have_exactly_the_active_members(host, inventory):
     base = _base_dn(inventory.domain)
     people = _people(inventory)
     active = [u for u in people if not u.get("locked", False)]
-    admins = (inventory.vars.get("cluster_admins_group") or {}).get("name", "admins")
+    admins = inventory.setting("cluster_admins")["name"]
     expected = {admins: sorted(u["name"] for u in active if u.get("admin", False))}
     for project in inventory.vars.get("cluster_projects", []):
         expected[project["name"]] = sorted(

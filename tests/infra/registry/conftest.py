@@ -104,8 +104,8 @@ def registry(inventory: Any) -> Registry:
         return inventory.setting(name, of=server)
 
     return Registry(
-        name=setting("registry_name"),
-        port=int(setting("registry_port")),
+        name=setting("cluster_registry_name"),
+        port=int(setting("cluster_registry_port")),
         username=setting("registry_username"),
         password_file=Path(setting("registry_password_file")),
         user_password_dir=Path(setting("registry_user_password_dir")),
