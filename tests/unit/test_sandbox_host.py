@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,18 @@ def test_control_sockets_fit_a_unix_socket_path_however_deep_the_state_dir(tmp_p
     assert socket_dir(deep) == sockets  # the same directory every time
     text = multiplexing_ssh_config(deep).read_text()
     assert f"ControlPath {sockets}/verify-%C" in text
+
+
+def test_the_export_root_is_read_from_the_roles_by_nodes_booting_at_once():
+    """Nodes boot from a thread pool, and each asks where the NFS exports live (a role
+    setting, rendered by Ansible, whose plugin loader fails when two threads enter it at
+    once). A fresh interpreter, so that nothing is loaded or cached yet."""
+    script = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from gpucluster.sandbox.nodes import _export_root\n"
+        "with ThreadPoolExecutor(8) as pool:\n"
+        "    print(sorted(set(pool.map(lambda _: _export_root(), range(8)))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['/srv/nfs']"

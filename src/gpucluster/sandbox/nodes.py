@@ -8,6 +8,7 @@ import io
 import json
 import secrets
 import tarfile
+import threading
 import time
 
 import docker
@@ -204,9 +205,21 @@ def remove_all(client: docker.DockerClient) -> tuple[int, int]:
     return len(containers), len(networks)
 
 
-@functools.cache
+_EXPORT_ROOT_LOCK = threading.Lock()
+
+
 def _export_root() -> str:
     """Where role nfs_server keeps its exports (role cluster's cluster_export_root): the
-    sandbox inventory leaves it at the role's default."""
+    sandbox inventory leaves it at the role's default.
+
+    Nodes boot from several threads, and Ansible's plugin loader, which the rendering
+    uses, is not safe to enter from two threads at once: the first caller renders it.
+    """
+    with _EXPORT_ROOT_LOCK:
+        return _rendered_export_root()
+
+
+@functools.cache
+def _rendered_export_root() -> str:
     settings = role_settings.load(["cluster"]).defaults
     return str(role_settings.render(settings).template("{{ cluster_export_root }}"))
