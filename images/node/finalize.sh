@@ -29,21 +29,4 @@ chmod 0700 /root/.ssh
 for unit in getty.target console-getty.service systemd-firstboot.service; do
   ln -sf /dev/null "/etc/systemd/system/$unit"
 done
-# Test nodes are throwaway, and the roles' package installs in them are
-# dpkg-bound (CPU, not download): like Debian's -slim images, dpkg leaves out
-# documentation, manual pages and translations; it does not fsync every file
-# it unpacks; and man-db does not rebuild its index after each install.
-# Measured on one node installing docker.io, containerd, slapd, ldap-utils,
-# borgbackup, nginx and sssd-ldap: 21.0 s -> 14.8 s. Production nodes are real
-# servers and keep dpkg's defaults; no role depends on these paths.
-mkdir -p /etc/dpkg/dpkg.cfg.d
-cat > /etc/dpkg/dpkg.cfg.d/gpucluster-test-node <<'DPKG'
-force-unsafe-io
-path-exclude=/usr/share/doc/*
-path-include=/usr/share/doc/*/copyright
-path-exclude=/usr/share/man/*
-path-exclude=/usr/share/info/*
-path-exclude=/usr/share/locale/*
-DPKG
-echo "man-db man-db/auto-update boolean false" | debconf-set-selections
 apt-get clean
