@@ -140,3 +140,23 @@ class Inventory:
 @pytest.fixture
 def inventory(host: Any) -> Inventory:
     return Inventory(host)
+
+
+CHANGES_STATE = "changes_state"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{CHANGES_STATE}: runs after every other test of the session and leaves the hosts"
+        " changed (a Molecule scenario destroys its instances next; converge restores them)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that change what the others check run last, so none has to undo its change.
+
+    Molecule hands the verifier its files in an order of its own; undoing a change (a second
+    converge) would cost as much as making it.
+    """
+    items.sort(key=lambda item: item.get_closest_marker(CHANGES_STATE) is not None)
