@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +30,22 @@ def host_packages(
     inventory: Path, host: str, *extra_vars: str, roles: list[str] | None = None
 ) -> set[str]:
     """The lookup's answer for `host`, evaluated by Ansible itself."""
+    return set(host_lookup(inventory, host, *extra_vars, roles=roles))
+
+
+def host_lookup(
+    inventory: Path,
+    host: str,
+    *extra_vars: str,
+    roles: list[str] | None = None,
+    setting: str = "base_packages",
+) -> list[Any]:
+    """The lookup's answer for `host` and `setting`, as Ansible evaluates it."""
     only = f", roles={roles!r}" if roles is not None else ""
     expression = (
-        "{{ lookup('host_packages', '" + str(ROLES) + "'" + only + ", wantlist=True) | to_json }}"
-    )
+        "{{ lookup('host_packages', '" + str(ROLES) + "'" + only
+        + f", setting='{setting}', wantlist=True) | to_json }}}}"
+    )  # fmt: skip
     command = [str(Path(sys.executable).parent / "ansible"), host, "-i", str(inventory)]
     command += ["-c", "local", "-m", "ansible.builtin.debug", "-a", f"msg={expression}"]
     for assignment in extra_vars:
@@ -46,7 +59,7 @@ def host_packages(
     )
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"][host]
-    return set(json.loads(result["msg"]) if isinstance(result["msg"], str) else result["msg"])
+    return json.loads(result["msg"]) if isinstance(result["msg"], str) else result["msg"]
 
 
 def test_a_gpu_node_gets_the_packages_of_the_roles_that_serve_gpu_nodes(
@@ -98,3 +111,26 @@ def test_a_play_that_runs_some_roles_gets_only_their_packages(inventory: Path) -
     wanted = set(role_file("common")["common_base_packages"])
     wanted |= set(role_file("containerd")["containerd_packages"])
     assert packages == wanted
+
+
+def test_slapd_is_preseeded_with_the_cluster_domain_where_it_is_installed(
+    inventory: Path,
+) -> None:
+    domain = yaml.safe_load((inventory / "group_vars" / "all.yml").read_text())["cluster_domain"]
+    answers = host_lookup(inventory, "mgmt01", setting="base_debconf")
+    assert {"name": "slapd", "question": "slapd/domain", "vtype": "string", "value": domain} in (
+        answers
+    )
+    assert "slapd" in host_packages(inventory, "mgmt01")
+    # Nothing to answer where no role with questions serves the host.
+    assert host_lookup(inventory, "gpu01", setting="base_debconf") == []
+
+
+def test_a_malformed_selection_is_refused_by_name(inventory: Path) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        host_lookup(
+            inventory, "mgmt01", json.dumps({"ldap_server_base_debconf": [{"name": "slapd"}]}),
+            setting="base_debconf",
+        )  # fmt: skip
+    message = "ldap_server_base_debconf must be a list of debconf selections"
+    assert message in refused.value.stdout
