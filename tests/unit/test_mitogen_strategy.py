@@ -9,6 +9,7 @@ from pathlib import Path
 import ansible_mitogen.planner
 import pytest
 from ansible.plugins.loader import init_plugin_loader
+from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location(
@@ -28,8 +29,10 @@ class Invocation:
 
 @pytest.fixture(autouse=True, scope="module")
 def collection_finder():
-    """Ansible's collection finder, as every Ansible command installs it when it starts."""
-    init_plugin_loader()
+    """Ansible's collection finder, as every Ansible command installs it when it starts
+    (unless an earlier test of this session already did)."""
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader()
 
 
 def test_the_paths_are_those_mitogen_lists_itself():
