@@ -57,7 +57,9 @@ molecule_scenario() {
   fi
   molecule test -s "$scenario" || rc=$?
   # molecule skips destroy when verify fails: never leave containers behind.
-  molecule destroy -s "$scenario" >/dev/null 2>&1 || true
+  if ((rc != 0)) || [[ -n $(leftover_instances "$scenario") ]]; then
+    molecule destroy -s "$scenario" >/dev/null 2>&1 || true
+  fi
   return $rc
 }
 
