@@ -8,7 +8,8 @@ cd "$ROOT"
 
 need_packages=()
 command -v dockerd >/dev/null || need_packages+=(docker.io)
-command -v debootstrap >/dev/null || need_packages+=(debootstrap)
+# The node image's root file system (images/node/build.sh; debootstrap also works).
+command -v mmdebstrap >/dev/null || need_packages+=(mmdebstrap)
 command -v ssh >/dev/null || need_packages+=(openssh-client)
 command -v ssh-keygen >/dev/null || need_packages+=(openssh-client)
 if ((${#need_packages[@]})); then

@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/bootstrap.sh --python-only || { echo "bootstrap failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
-# The Docker engine and the node image (minutes on a fresh machine: debootstrap)
+# The Docker engine and the node image (a minute or more on a fresh machine: mmdebstrap)
 # are needed from the Molecule stages on; they are made beside lint and unit.
 prepare_log=$(mktemp /tmp/gpucluster-prepare.XXXXXX)
 gpucluster sandbox prepare >"$prepare_log" 2>&1 &

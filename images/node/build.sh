@@ -2,8 +2,9 @@
 # Builds the systemd node image that the sandbox cluster and the Molecule
 # scenarios boot. Two paths, same result:
 #   - a registry answers: docker build on debian:bookworm (Dockerfile);
-#   - no registry (this project's CI): debootstrap from the apt mirror this
-#     machine is already configured with, then docker import.
+#   - no registry (this project's CI): mmdebstrap (or debootstrap where only
+#     it is installed) from the apt mirror this machine is already configured
+#     with, then docker import.
 # Usage: build.sh [IMAGE]   (FORCE=1 rebuilds an existing image)
 set -euo pipefail
 IMAGE=${1:-${GPUCLUSTER_NODE_IMAGE:-gpucluster-node:bookworm}}
@@ -38,16 +39,33 @@ if [[ "${GPUCLUSTER_IMAGE_FROM:-auto}" != debootstrap ]] \
   exit 0
 fi
 
-command -v debootstrap >/dev/null || { echo "build.sh: debootstrap is required (apt-get install debootstrap)" >&2; exit 1; }
+if command -v mmdebstrap >/dev/null; then
+  BOOTSTRAP=mmdebstrap
+elif command -v debootstrap >/dev/null; then
+  BOOTSTRAP=debootstrap
+else
+  echo "build.sh: mmdebstrap or debootstrap is required (apt-get install mmdebstrap)" >&2
+  exit 1
+fi
 MIRROR=${GPUCLUSTER_APT_MIRROR:-$(mirror_from_apt_config | head -n1)}
 [[ -n "$MIRROR" ]] || { echo "build.sh: no Debian mirror found in /etc/apt; set GPUCLUSTER_APT_MIRROR" >&2; exit 1; }
 
 ROOTFS=$(mktemp -d /var/tmp/gpucluster-rootfs.XXXXXX)
 trap 'rm -rf "$ROOTFS"' EXIT
 PACKAGES=$(grep -v '^#' "$HERE/packages.txt" | paste -sd, -)
-echo "debootstrap bookworm ($(wc -w <<<"${PACKAGES//,/ }") packages) into $ROOTFS"
-debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
-  || { tail -n 30 "$ROOTFS.log" >&2; exit 1; }
+echo "$BOOTSTRAP bookworm ($(wc -w <<<"${PACKAGES//,/ }") packages) into $ROOTFS"
+if [[ $BOOTSTRAP == mmdebstrap ]]; then
+  # The same minbase system in about a third of debootstrap's time (apt fetches in
+  # parallel, dpkg unpacks in one go); the merged-usr hooks set up /usr the way
+  # debootstrap does (usr-is-merged, not the usrmerge package and its perl).
+  mmdebstrap --variant=minbase --include="$PACKAGES" \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
+    || { tail -n 30 "$ROOTFS.log" >&2; exit 1; }
+else
+  debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
+    || { tail -n 30 "$ROOTFS.log" >&2; exit 1; }
+fi
 rm -f "$ROOTFS.log"
 
 # apt inside the nodes uses the same sources as this machine when it runs
@@ -67,4 +85,4 @@ tar -C "$ROOTFS" -c . | docker import \
   --change 'ENV container=docker' \
   --change 'CMD ["/sbin/init"]' \
   --change "LABEL $LABEL=$SOURCE_DIGEST" - "$IMAGE" >/dev/null
-echo "built $IMAGE with debootstrap"
+echo "built $IMAGE with $BOOTSTRAP"
