@@ -71,10 +71,9 @@ def container_settings(platform: dict[str, Any]) -> dict[str, Any]:
         raise PlatformError(f"platform {platform['name']}: unsupported field(s) {sorted(unknown)}")
     if not platform.get("pre_build_image", False):
         raise PlatformError(f"platform {platform['name']}: only pre_build_image: true is supported")
-    volumes = platform.get("volumes", [])
-    binds = {}
-    anonymous = []
-    for volume in volumes:
+    binds: dict[str, dict[str, str]] = {}
+    anonymous: list[str] = []
+    for volume in platform.get("volumes", []):
         parts = volume.split(":")
         if len(parts) == 1:
             anonymous.append(parts[0])
