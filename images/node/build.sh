@@ -39,10 +39,13 @@ if [[ "${GPUCLUSTER_IMAGE_FROM:-auto}" != debootstrap ]] \
   exit 0
 fi
 
+# mmdebstrap builds the same minbase system in about a third of debootstrap's time
+# (apt fetches in parallel, dpkg unpacks in one go); its merged-usr hooks set up /usr
+# the way debootstrap does (usr-is-merged, not the usrmerge package and its perl).
 if command -v mmdebstrap >/dev/null; then
-  BOOTSTRAP=mmdebstrap
+  BOOTSTRAP=(mmdebstrap --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
 elif command -v debootstrap >/dev/null; then
-  BOOTSTRAP=debootstrap
+  BOOTSTRAP=(debootstrap)
 else
   echo "build.sh: mmdebstrap or debootstrap is required (apt-get install mmdebstrap)" >&2
   exit 1
@@ -53,19 +56,9 @@ MIRROR=${GPUCLUSTER_APT_MIRROR:-$(mirror_from_apt_config | head -n1)}
 ROOTFS=$(mktemp -d /var/tmp/gpucluster-rootfs.XXXXXX)
 trap 'rm -rf "$ROOTFS"' EXIT
 PACKAGES=$(grep -v '^#' "$HERE/packages.txt" | paste -sd, -)
-echo "$BOOTSTRAP bookworm ($(wc -w <<<"${PACKAGES//,/ }") packages) into $ROOTFS"
-if [[ $BOOTSTRAP == mmdebstrap ]]; then
-  # The same minbase system in about a third of debootstrap's time (apt fetches in
-  # parallel, dpkg unpacks in one go); the merged-usr hooks set up /usr the way
-  # debootstrap does (usr-is-merged, not the usrmerge package and its perl).
-  mmdebstrap --variant=minbase --include="$PACKAGES" \
-    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
-    || { tail -n 30 "$ROOTFS.log" >&2; exit 1; }
-else
-  debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
-    || { tail -n 30 "$ROOTFS.log" >&2; exit 1; }
-fi
+echo "${BOOTSTRAP[0]} bookworm ($(wc -w <<<"${PACKAGES//,/ }") packages) into $ROOTFS"
+"${BOOTSTRAP[@]}" --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
+  || { tail -n 30 "$ROOTFS.log" >&2; exit 1; }
 rm -f "$ROOTFS.log"
 
 # apt inside the nodes uses the same sources as this machine when it runs
@@ -85,4 +78,4 @@ tar -C "$ROOTFS" -c . | docker import \
   --change 'ENV container=docker' \
   --change 'CMD ["/sbin/init"]' \
   --change "LABEL $LABEL=$SOURCE_DIGEST" - "$IMAGE" >/dev/null
-echo "built $IMAGE with $BOOTSTRAP"
+echo "built $IMAGE with ${BOOTSTRAP[0]}"
