@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +72,34 @@ def test_a_block_without_its_end_marker_is_rewritten_whole():
     assert edit(text).count("# BEGIN gpucluster nodes") == 1
     assert edit(text).endswith("# END gpucluster nodes\n")
     assert "old01" not in edit(text)
+
+
+def run_module(hosts_file: Path, *options: str) -> dict:
+    """One run of the module through Ansible (local connection) on `hosts_file`."""
+    arguments = (
+        f"path={hosts_file} own_name=gpu01 own_address=10.0.0.21 "
+        "block='10.0.0.21 gpu01.c.internal gpu01'"
+    )
+    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local"]
+    command += ["-M", str(ROOT / "roles" / "common" / "library"), *options]
+    command += ["-m", "cluster_hosts_file", "-a", arguments]
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_through_ansible_check_mode_changes_nothing_and_a_second_run_is_a_no_op(tmp_path):
+    hosts_file = tmp_path / "hosts"
+    hosts_file.write_text(DOCKER_HOSTS)
+    hosts_file.chmod(0o600)
+    checked = run_module(hosts_file, "--check")
+    assert checked["changed"] is True
+    assert hosts_file.read_text() == DOCKER_HOSTS
+    assert hosts_file.stat().st_mode & 0o777 == 0o600
+    assert run_module(hosts_file)["changed"] is True
+    assert "172.18.0.5" not in hosts_file.read_text()
+    assert hosts_file.stat().st_mode & 0o777 == 0o644
+    assert run_module(hosts_file)["changed"] is False
+    hosts_file.chmod(0o600)
+    assert run_module(hosts_file, "--check")["changed"] is True  # the mode alone
+    assert hosts_file.stat().st_mode & 0o777 == 0o600

@@ -88,10 +88,9 @@ def main() -> None:
             path.write_text(after, encoding="utf-8")  # in place: see the module docstring
         except OSError as error:
             module.fail_json(msg=f"cannot write {path}: {error}")
-    mode_changed = False
-    if not module.check_mode and path.stat().st_mode & 0o7777 != 0o644:
+    mode_changed = path.stat().st_mode & 0o7777 != 0o644
+    if mode_changed and not module.check_mode:
         path.chmod(0o644)
-        mode_changed = True
     diff = {"before": before, "after": after, "before_header": str(path), "after_header": str(path)}
     module.exit_json(changed=changed or mode_changed, path=str(path), diff=diff)
 
