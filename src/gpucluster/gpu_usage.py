@@ -72,7 +72,7 @@ class People:
 
     users: dict[int, tuple[str, tuple[str, ...]]]  # uid -> (name, projects)
     project_gids: dict[int, str]  # gid -> project
-    projects_path: PurePosixPath = field(default_factory=lambda: PurePosixPath("/projects"))
+    projects_path: PurePosixPath
 
 
 @dataclass
@@ -201,15 +201,11 @@ def usage_by_gpu(gpus: list[Gpu], people: People, proc: Path) -> list[GpuReport]
 
 def _shares(report: GpuReport) -> dict[tuple[str, str], float]:
     """Each (user, project)'s part of the GPU: by memory held, by process count without it."""
-    total_memory = sum(u.memory_bytes for u in report.usage.values())
-    total_processes = sum(u.processes for u in report.usage.values())
-    if total_memory:
-        return {key: u.memory_bytes / total_memory for key, u in report.usage.items()}
-    return (
-        {key: u.processes / total_processes for key, u in report.usage.items()}
-        if total_processes
-        else {}
-    )
+    weights = {key: u.memory_bytes for key, u in report.usage.items()}
+    if not sum(weights.values()):
+        weights = {key: u.processes for key, u in report.usage.items()}
+    total = sum(weights.values())
+    return {key: weight / total for key, weight in weights.items()} if total else {}
 
 
 def _label_value(value: str) -> str:
@@ -291,6 +287,13 @@ def read_nvidia_smi(command: str) -> str:
     return completed.stdout
 
 
+def _failed(output_dir: Path, message: str) -> int:
+    """Say why, and leave `up 0` for the alert that watches it; the unit's exit status 1."""
+    print(f"gpu_usage: {message}", file=sys.stderr)
+    write_atomically(output_dir, render([], up=False))
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -302,19 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--projects-path", default="/projects")
     args = parser.parse_args(argv)
     try:
-        people = people_from_declaration(
-            json.loads(args.people.read_text(encoding="utf-8")), args.projects_path
-        )
+        declaration = json.loads(args.people.read_text(encoding="utf-8"))
+        people = people_from_declaration(declaration, args.projects_path)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"gpu_usage: cannot read {args.people}: {error}", file=sys.stderr)
-        write_atomically(args.output_dir, render([], up=False))
-        return 1
+        return _failed(args.output_dir, f"cannot read {args.people}: {error}")
     try:
         gpus = parse_nvidia_smi_xml(read_nvidia_smi(args.nvidia_smi))
     except (RuntimeError, ValueError) as error:
-        print(f"gpu_usage: {error}", file=sys.stderr)
-        write_atomically(args.output_dir, render([], up=False))
-        return 1
+        return _failed(args.output_dir, str(error))
     write_atomically(args.output_dir, render(usage_by_gpu(gpus, people, args.proc)))
     return 0
 

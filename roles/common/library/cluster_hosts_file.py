@@ -40,8 +40,8 @@ def edited(text: str, own_name: str, own_address: str, block: str, marker: str) 
     """The hosts file `text` with both edits made (the same text when nothing changes)."""
     begin, end = marker.replace("{mark}", "BEGIN"), marker.replace("{mark}", "END")
     managed = [begin, *block.rstrip("\n").splitlines(), end]
-    lines, kept, inside, placed = text.splitlines(), [], False, False
-    for line in lines:
+    kept, inside, placed = [], False, False
+    for line in text.splitlines():
         if line == begin:
             inside = True
             continue
