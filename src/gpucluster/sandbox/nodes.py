@@ -169,8 +169,11 @@ def wait_for_ssh_host_key(container: Container) -> str:
         state = container.exec_run(["systemctl", "is-active", "ssh"]).output.decode().strip()
         if state == "active":
             key = container.exec_run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
-            if key.exit_code == 0:
-                return " ".join(key.output.decode().split()[:2])
+            fields = key.output.decode().split()[:2] if key.exit_code == 0 else []
+            # A file ssh-keygen has created but not yet written reads as empty: wait for
+            # the whole key, never record an empty one (known_hosts would lack the node).
+            if len(fields) == 2 and fields[0] == "ssh-ed25519":
+                return " ".join(fields)
         time.sleep(0.5)
     raise SandboxError(f"{container.name}: sshd did not start within {BOOT_TIMEOUT_S}s")
 
