@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run by hand on a machine with a real NVIDIA GPU and its driver loaded: the
-# GPU usage collector (src/gpucluster/gpu_usage.py) against the real nvidia-smi
+# GPU usage collector (roles/node_exporter/files/gpu_usage.py) against the real nvidia-smi
 # and /proc, with one compute process of the current user on the GPU when a
 # CUDA-capable Python is there (torch), so its owner shows up in the series.
 # Keeps nvidia-smi's XML in OUTDIR: the unit tests' fixtures come from such
@@ -26,7 +26,7 @@ else
   echo "NOT EXECUTED: a compute process of $user on the GPU (no CUDA-capable torch here)"
 fi
 nvidia-smi -q -x >"$OUT/nvidia-smi-q-x.xml"
-python3 "$ROOT/src/gpucluster/gpu_usage.py" --people "$OUT/people.json" --output-dir "$OUT/textfile"
+python3 "$ROOT/roles/node_exporter/files/gpu_usage.py" --people "$OUT/people.json" --output-dir "$OUT/textfile"
 [[ -n "$holder" ]] && kill "$holder"
 cat "$OUT/textfile/gpucluster_gpu_usage.prom"
 gpus=$(nvidia-smi -L | grep -c '^GPU ')

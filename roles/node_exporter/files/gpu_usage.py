@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from textfile import Gauges, write_atomically  # beside this file on the node
 
 MIB = 1024 * 1024
 OUTPUT_NAME = "gpucluster_gpu_usage.prom"
@@ -208,14 +208,6 @@ def _shares(report: GpuReport) -> dict[tuple[str, str], float]:
     return {key: weight / total for key, weight in weights.items()} if total else {}
 
 
-def _label_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{key}="{_label_value(value)}"' for key, value in labels.items()) + "}"
-
-
 METRICS = {
     "gpucluster_gpu_usage_up": "1 when nvidia-smi answered for this file, 0 when it failed.",
     "gpucluster_gpu_info": "One series per GPU, carrying its model name.",
@@ -231,45 +223,25 @@ METRICS = {
 
 def render(reports: list[GpuReport], up: bool = True) -> str:
     """The reports in Prometheus' text exposition format."""
-    samples: dict[str, list[str]] = defaultdict(list)
-
-    def add(name: str, labels: dict[str, str], value: float | None) -> None:
-        if value is not None:
-            text = str(value) if isinstance(value, int) else repr(float(value))
-            samples[name].append(f"{name}{_labels(**labels) if labels else ''} {text}")
-
-    add("gpucluster_gpu_usage_up", {}, 1 if up else 0)
+    gauges = Gauges(METRICS)
+    gauges.add("gpucluster_gpu_usage_up", {}, 1 if up else 0)
     for report in reports:
         gpu = report.gpu
         ids = {"gpu": str(gpu.index), "uuid": gpu.uuid}
-        add("gpucluster_gpu_info", {**ids, "name": gpu.name}, 1)
-        add("gpucluster_gpu_utilization_ratio", ids, gpu.utilization)
-        add("gpucluster_gpu_memory_used_bytes", ids, gpu.memory_used_bytes)
-        add("gpucluster_gpu_memory_total_bytes", ids, gpu.memory_total_bytes)
+        gauges.add("gpucluster_gpu_info", {**ids, "name": gpu.name}, 1)
+        gauges.add("gpucluster_gpu_utilization_ratio", ids, gpu.utilization)
+        gauges.add("gpucluster_gpu_memory_used_bytes", ids, gpu.memory_used_bytes)
+        gauges.add("gpucluster_gpu_memory_total_bytes", ids, gpu.memory_total_bytes)
         shares = _shares(report)
         for (user, project), usage in sorted(report.usage.items()):
             labels = {**ids, "user": user, "project": project}
             share = shares.get((user, project), 0.0)
-            add("gpucluster_gpu_processes", labels, usage.processes)
-            add("gpucluster_gpu_process_memory_bytes", labels, usage.memory_bytes)
-            add("gpucluster_gpu_share_ratio", labels, share)
+            gauges.add("gpucluster_gpu_processes", labels, usage.processes)
+            gauges.add("gpucluster_gpu_process_memory_bytes", labels, usage.memory_bytes)
+            gauges.add("gpucluster_gpu_share_ratio", labels, share)
             attributed = None if gpu.utilization is None else gpu.utilization * share
-            add("gpucluster_gpu_attributed_utilization_ratio", labels, attributed)
-    lines = []
-    for name, help_text in METRICS.items():
-        if samples.get(name):
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples[name]]
-    return "\n".join(lines) + "\n"
-
-
-def write_atomically(directory: Path, text: str) -> Path:
-    """Replace <directory>/gpucluster_gpu_usage.prom in one rename."""
-    target = directory / OUTPUT_NAME
-    partial = directory / f".{OUTPUT_NAME}.{os.getpid()}"
-    partial.write_text(text, encoding="utf-8")
-    partial.chmod(0o644)
-    partial.replace(target)
-    return target
+            gauges.add("gpucluster_gpu_attributed_utilization_ratio", labels, attributed)
+    return gauges.text()
 
 
 def read_nvidia_smi(command: str) -> str:
@@ -290,7 +262,7 @@ def read_nvidia_smi(command: str) -> str:
 def _failed(output_dir: Path, message: str) -> int:
     """Say why, and leave `up 0` for the alert that watches it; the unit's exit status 1."""
     print(f"gpu_usage: {message}", file=sys.stderr)
-    write_atomically(output_dir, render([], up=False))
+    write_atomically(output_dir, OUTPUT_NAME, render([], up=False))
     return 1
 
 
@@ -313,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         gpus = parse_nvidia_smi_xml(read_nvidia_smi(args.nvidia_smi))
     except (RuntimeError, ValueError) as error:
         return _failed(args.output_dir, str(error))
-    write_atomically(args.output_dir, render(usage_by_gpu(gpus, people, args.proc)))
+    write_atomically(args.output_dir, OUTPUT_NAME, render(usage_by_gpu(gpus, people, args.proc)))
     return 0
 
 

@@ -1,0 +1,98 @@
+"""The metrics endpoints as the inventory describes them, for the monitoring test modules.
+
+Shared by tests/infra/node_exporter and tests/infra/prometheus. Requests go from the test
+process (the controller, which reaches every node's management address) straight to the
+endpoints, trusting only the cluster CA read from the management node. The generated
+passwords are read from the controller's secrets directory and never leave this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Endpoints:
+    server: str
+    server_address: str
+    prometheus_port: int
+    node_exporter_port: int
+    scrape_username: str
+    operator_username: str
+    password_dir: Path
+    ca_pem: str
+    inventory: Any = field(repr=False)
+
+    def password(self, account: str) -> str:
+        return (self.password_dir / f"{account}.password").read_text().split()[0]
+
+    def context(self) -> ssl.SSLContext:
+        """Verifies the server against the cluster CA alone, host name included."""
+        context = ssl.create_default_context(cadata=self.ca_pem)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    def get(self, url: str, account: str | None = None, password: str | None = None):
+        """(HTTP status, body) of a GET; `account` sends its generated password (or `password`)."""
+        request = urllib.request.Request(url)
+        if account is not None:
+            secret = password if password is not None else self.password(account)
+            token = base64.b64encode(f"{account}:{secret}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.context()) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    def node_metrics_url(self, name: str) -> str:
+        return (
+            f"https://{self.inventory.management_address(name)}:{self.node_exporter_port}/metrics"
+        )
+
+    def prometheus_url(self, path: str) -> str:
+        return f"https://{self.server_address}:{self.prometheus_port}{path}"
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """The instant vector Prometheus answers the operators' account."""
+        url = self.prometheus_url("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+        status, body = self.get(url, self.operator_username)
+        assert status == 200, f"{url}: {status} {body[:300]}"
+        return json.loads(body)["data"]["result"]
+
+
+def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
+    """`check()`'s first truthy result within `timeout` seconds, else its last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def endpoints(inventory: Any) -> Endpoints:
+    server = inventory.first_of("management")
+    server_host = inventory.host(server)
+    ca_dir = inventory.setting("cluster_ca_dir", of=server)
+    return Endpoints(
+        server=server,
+        server_address=str(inventory.setting("prometheus_listen_address", of=server)),
+        prometheus_port=int(inventory.setting("cluster_prometheus_port", of=server)),
+        node_exporter_port=int(inventory.setting("cluster_node_exporter_port", of=server)),
+        scrape_username=str(inventory.setting("cluster_monitoring_scrape_username")),
+        operator_username=str(inventory.setting("cluster_monitoring_operator_username")),
+        password_dir=Path(inventory.setting("cluster_monitoring_password_dir")),
+        ca_pem=server_host.file(f"{ca_dir}/ca.crt").content_string,
+        inventory=inventory,
+    )

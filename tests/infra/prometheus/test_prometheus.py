@@ -1,0 +1,282 @@
+"""Role prometheus, on the management node: Prometheus and Alertmanager answer on the
+management address only, over TLS from the cluster CA and only to their accounts;
+every node of the inventory is a target and up; the alert rules pass promtool's unit tests
+built from the inventory's thresholds; and a node whose exporter stops raises NodeDown at a
+webhook within the rule's `for` plus the scrape and evaluation intervals."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+import yaml
+
+from tests.infra.monitoring_helpers import wait_for
+
+testinfra_hosts = ["ansible://management"]
+
+CONFIG_DIR = "/etc/prometheus"
+BACKUP_LABELS = {"source": "fs01", "node": "backup01"}
+BACKUP_SERIES = 'gpucluster_backup_last_success_timestamp_seconds{source="fs01", node="backup01"}'
+CERTIFICATE_SERIES = (
+    'gpucluster_certificate_expiry_timestamp_seconds{path="/x.crt", subject="CN=x", node="n1"}'
+)
+
+
+def _seconds(duration: str) -> int:
+    """A Prometheus duration (15s, 2m, 1h) in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total = 0.0
+    for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w)", duration):
+        total += int(number) * units[unit]
+    return int(total)
+
+
+def _humanized(seconds: int) -> str:
+    """Prometheus' humanizeDuration of a whole number of seconds (one day or more)."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    assert days, "only whole days and more are spelled out here"
+    return f"{days}d {hours}h {minutes}m {seconds}s"
+
+
+def test_servers_listen_on_the_management_address_only(host, metrics, inventory):
+    for unit in ("prometheus", "prometheus-alertmanager"):
+        service = host.service(unit)
+        assert service.is_enabled and service.is_running, unit
+    tcp = {str(s) for s in host.socket.get_listening_sockets() if str(s).startswith("tcp")}
+    alertmanager = int(inventory.setting("prometheus_alertmanager_port"))
+    for port in (metrics.prometheus_port, alertmanager):
+        assert {s for s in tcp if s.endswith(f":{port}")} == {
+            f"tcp://{metrics.server_address}:{port}"
+        }, tcp
+    assert not [s for s in tcp if s.endswith(":9094")], "Alertmanager's gossip port is open"
+
+
+def test_the_api_needs_tls_and_an_account(metrics):
+    url = metrics.prometheus_url("/api/v1/status/buildinfo")
+    assert metrics.get(url)[0] == 401
+    assert metrics.get(url, metrics.operator_username, password="wrong")[0] == 401
+    status, body = metrics.get(url, metrics.operator_username)
+    assert status == 200, body[:300]
+
+
+def test_every_node_is_a_target_and_up(metrics, inventory):
+    expected = {name: 1.0 for name in inventory.hosts()}
+    interval = _seconds(inventory.setting("prometheus_scrape_interval"))
+
+    def up_by_node() -> dict[str, float]:
+        return {r["metric"]["node"]: float(r["value"][1]) for r in metrics.query('up{job="node"}')}
+
+    found = wait_for(lambda: (u := up_by_node()) == expected and u, timeout=3 * interval + 10)
+    assert found == expected, up_by_node()
+    for job in ("prometheus", "alertmanager"):
+        assert [float(r["value"][1]) for r in metrics.query(f'up{{job="{job}"}}')] == [1.0], job
+
+
+def test_secrets_on_the_node(host, metrics):
+    password = host.file(f"{CONFIG_DIR}/secrets/scrape.password")
+    assert (password.user, password.group, password.mode) == ("root", "prometheus", 0o640)
+    web = host.file(f"{CONFIG_DIR}/web.yml").content_string
+    for account in (metrics.operator_username, metrics.scrape_username):
+        assert metrics.password(account) not in web
+    for name in ("prometheus.yml", "alertmanager.yml", "gpucluster.rules.yml"):
+        text = host.file(f"{CONFIG_DIR}/{name}").content_string
+        assert metrics.password(metrics.scrape_username) not in text, name
+
+
+def _rule_tests(inventory) -> dict:
+    """promtool unit tests of the rules, with the thresholds the inventory set."""
+    down_for = _seconds(inventory.setting("prometheus_node_down_for"))
+    evaluation = _seconds(inventory.setting("prometheus_evaluation_interval"))
+    max_age = int(inventory.setting("prometheus_backup_max_age_hours")) * 3600
+    min_days = int(inventory.setting("prometheus_certificate_min_days"))
+    step = evaluation
+    # Enough samples to pass the rule's `for` by a few evaluations.
+    samples = down_for // step + 4
+    age = _humanized(max_age + 3600)
+    down_labels = 'up{job="node", node="gpu09", instance="10.0.0.9:9100"}'
+    return {
+        "rule_files": [f"{CONFIG_DIR}/gpucluster.rules.yml"],
+        "evaluation_interval": f"{evaluation}s",
+        "tests": [
+            {
+                "interval": f"{step}s",
+                "input_series": [{"series": down_labels, "values": f"1 0x{samples}"}],
+                "alert_rule_test": [
+                    # Down, but not yet for long enough: nothing fires.
+                    {"eval_time": f"{step + max(down_for - step, 0)}s", "alertname": "NodeDown"},
+                    {
+                        "eval_time": f"{step * (samples - 1)}s",
+                        "alertname": "NodeDown",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "severity": "critical",
+                                    "job": "node",
+                                    "node": "gpu09",
+                                    "instance": "10.0.0.9:9100",
+                                },
+                                "exp_annotations": {
+                                    "summary": "gpu09 does not answer Prometheus",
+                                    "description": "node_exporter on gpu09 (10.0.0.9:9100) has "
+                                    "not answered a scrape: the node is down, off the management "
+                                    "network, or its exporter stopped.",
+                                },
+                            }
+                        ],
+                    },
+                ],
+            },
+            {
+                # A backup that succeeded at time 0 is too old after max_age.
+                "interval": "1h",
+                "input_series": [
+                    {
+                        "series": BACKUP_SERIES,
+                        "values": f"0x{max_age // 3600 + 2}",
+                    }
+                ],
+                "alert_rule_test": [
+                    {"eval_time": f"{max_age - 3600}s", "alertname": "BackupTooOld"},
+                    {
+                        "eval_time": f"{max_age + 3600}s",
+                        "alertname": "BackupTooOld",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {"severity": "critical", **BACKUP_LABELS},
+                                "exp_annotations": {
+                                    "summary": f"No backup of fs01 for {age}",
+                                    "description": f"The last successful backup of fs01 on "
+                                    f"backup01 is {age} old: see journalctl -u gpucluster-backup "
+                                    "there.",
+                                },
+                            }
+                        ],
+                    },
+                ],
+            },
+            {
+                # A certificate expiring at day min_days + 2: quiet at day 1, firing at day 3.
+                "interval": "1d",
+                "input_series": [
+                    {
+                        "series": CERTIFICATE_SERIES,
+                        "values": f"{(min_days + 2) * 86400}x4",
+                    }
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "1d", "alertname": "CertificateExpiresSoon"},
+                    {
+                        "eval_time": "3d",
+                        "alertname": "CertificateExpiresSoon",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "severity": "warning",
+                                    "path": "/x.crt",
+                                    "subject": "CN=x",
+                                    "node": "n1",
+                                },
+                                "exp_annotations": {
+                                    "summary": f"/x.crt on n1 expires in {min_days - 1} days",
+                                    "description": "The certificate CN=x at /x.crt on n1 was not "
+                                    "renewed: run gpucluster install (renewal happens within 30 "
+                                    "days of expiry).",
+                                },
+                            }
+                        ],
+                    },
+                ],
+            },
+        ],
+    }
+
+
+def test_alert_rules_pass_promtool(host, inventory):
+    check = host.run("promtool check rules %s/gpucluster.rules.yml", CONFIG_DIR)
+    assert check.rc == 0, check.stdout + check.stderr
+    tests = host.check_output("mktemp /tmp/gpucluster-rules-test.XXXXXX.yml")
+    try:
+        host.run("printf %%s %s > %s", yaml.safe_dump(_rule_tests(inventory)), tests)
+        result = host.run("promtool test rules %s", tests)
+        assert result.rc == 0, result.stdout + result.stderr
+    finally:
+        host.run("rm -f %s", tests)
+
+
+RECEIVER = r"""
+import http.server, sys
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as out:
+            out.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200)
+        self.end_headers()
+http.server.HTTPServer((sys.argv[1], int(sys.argv[3])), Receiver).serve_forever()
+"""
+
+
+def _alerts(host, path: str) -> list[dict]:
+    text = host.run("cat %s", path).stdout
+    return [alert for line in text.splitlines() if line for alert in json.loads(line)["alerts"]]
+
+
+def test_a_stopped_exporter_raises_node_down_at_the_webhook(host, inventory, metrics):
+    urls = inventory.setting("prometheus_alert_webhook_urls")
+    match = next(
+        (re.match(rf"^http://{re.escape(metrics.server_address)}:(\d+)/", u) for u in urls), None
+    )
+    if not match:
+        pytest.skip(
+            "not executed here: the alert path needs a webhook receiver on the management "
+            f"node in prometheus_alert_webhook_urls (have {urls})"
+        )
+    others = [name for name in inventory.hosts() if name != metrics.server]
+    assert others, "the inventory needs a second node to stop"
+    victim = inventory.host(others[0])
+    received = "/var/tmp/gpucluster-webhook.jsonl"
+    unit = "gpucluster-test-webhook"
+    host.run("rm -f %s; systemctl stop %s", received, unit)
+    start = host.run(
+        "systemd-run --unit=%s --collect python3 -c %s %s %s %s",
+        unit,
+        RECEIVER,
+        metrics.server_address,
+        received,
+        match.group(1),
+    )
+    assert start.rc == 0, start.stderr
+    down_for = _seconds(inventory.setting("prometheus_node_down_for"))
+    scrape = _seconds(inventory.setting("prometheus_scrape_interval"))
+    evaluation = _seconds(inventory.setting("prometheus_evaluation_interval"))
+    wait = _seconds(inventory.setting("prometheus_alert_group_wait"))
+    # Down is seen at the next scrape, pending at the next evaluation, firing `for` later,
+    # sent after the group wait; 10 s for the hops between them.
+    limit = scrape + 2 * evaluation + down_for + wait + 10
+    try:
+        stopped = time.monotonic()
+        victim.run("systemctl stop prometheus-node-exporter")
+
+        def node_down() -> list[dict]:
+            return [
+                a
+                for a in _alerts(host, received)
+                if a["labels"].get("alertname") == "NodeDown"
+                and a["labels"].get("node") == others[0]
+                and a["status"] == "firing"
+            ]
+
+        firing = wait_for(node_down, timeout=limit)
+        took = time.monotonic() - stopped
+        assert firing, f"no NodeDown for {others[0]} within {limit}s: {_alerts(host, received)}"
+        print(
+            f"NodeDown for {others[0]} reached the webhook {took:.0f}s after its exporter stopped"
+        )
+    finally:
+        victim.run("systemctl start prometheus-node-exporter")
+        host.run("systemctl stop %s", unit)
