@@ -25,6 +25,7 @@ from gpucluster.commands import (
     runs,
     sandbox,
     status,
+    top,
     verify,
 )
 from gpucluster.interrupts import RunInterrupted, Stopped, exit_code, signals_raise
@@ -174,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_inventory_option(p)
     p.set_defaults(handler=status.run)
+
+    p = commands.add_parser(
+        "top", help="nodes, GPUs, projects and firing alerts from Prometheus, refreshed"
+    )
+    _add_inventory_option(p)
+    p.add_argument("--once", action="store_true", help="print one frame and exit (for scripts)")
+    p.add_argument(
+        "--interval", type=float, default=5.0, metavar="S", help="seconds between frames (5)"
+    )
+    p.set_defaults(handler=top.run)
 
     p = commands.add_parser("runs", help="the run history of the inventory, newest first")
     _add_inventory_option(p)

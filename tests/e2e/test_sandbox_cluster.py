@@ -11,12 +11,14 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from gpucluster.sandbox.layout import CLUSTER_DOMAIN
-from tests.e2e.conftest import ORIGINAL_NODES, docker_exec
+from tests.e2e.conftest import ORIGINAL_NODES, SANDBOX_MANAGEMENT_ADDRESS, docker_exec
+from tests.infra.monitoring_helpers import WEBHOOK_RECEIVER, received_alerts, wait_for
 
 ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
 REGISTRY_PROBE = (
@@ -234,6 +236,78 @@ def test_backup_run_and_restore_through_the_cli(gpucluster, sandbox_inventory):
     assert docker_exec("fs01", "sha256sum", original).stdout.split()[0] == checksum
     owner = docker_exec("fs01", "stat", "-c", "%u:%g", original).stdout.strip()
     assert owner == "10002:10000"
+
+
+def _values_by(prometheus, promql: str, label: str) -> dict[str, float]:
+    return {r["metric"][label]: float(r["value"][1]) for r in prometheus.query(promql)}
+
+
+def test_prometheus_scrapes_every_node_and_sees_the_backups(prometheus):
+    expected = {node: 1.0 for node in ORIGINAL_NODES}
+
+    def nodes_up() -> dict[str, float]:
+        return _values_by(prometheus, 'up{job="node"}', "node")
+
+    assert wait_for(lambda: nodes_up() == expected, timeout=30), nodes_up()
+    # The backup run above recorded each source's success; Prometheus has it within a scrape.
+    last_success = "gpucluster_backup_last_success_timestamp_seconds"
+    backups = wait_for(lambda: _values_by(prometheus, last_success, "source"), timeout=30)
+    assert set(backups) == {"fs01", "mgmt01"}, backups
+    assert all(time.time() - 900 < when <= time.time() for when in backups.values()), backups
+    # Every node reports its certificates; none is near expiry on a fresh cluster.
+    days = _values_by(
+        prometheus,
+        "min by (node) (gpucluster_certificate_expiry_timestamp_seconds - time()) / 86400",
+        "node",
+    )
+    assert set(days) == set(ORIGINAL_NODES) and min(days.values()) > 700, days
+    assert prometheus.query('ALERTS{alertstate="firing"}') == []
+
+
+def test_top_shows_every_node_up(gpucluster, sandbox_inventory):
+    result = gpucluster("top", "--once", "-i", str(sandbox_inventory))
+    assert result.rc == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    for node in ORIGINAL_NODES:
+        assert node in rows and rows[node].split("│")[2].strip() == "up", result.output
+    assert "(none)" in result.output, "an alert fires on the fresh cluster"
+
+
+def test_a_hung_node_raises_node_down_at_the_webhook(prometheus):
+    """gpu01's container is frozen (docker pause): its exporter stops answering, as a hung
+    node's would. The sandbox's settings: scrape and evaluation every 10 s, NodeDown after
+    20 s, group wait 1 s; the scrape times out after 10 s."""
+    received = "/var/tmp/gpucluster-e2e-webhook.jsonl"
+    started = docker_exec(
+        "mgmt01", "systemd-run", "--unit=gpucluster-e2e-webhook", "--collect",
+        "python3", "-c", WEBHOOK_RECEIVER, SANDBOX_MANAGEMENT_ADDRESS, received, "9199",
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    limit = 10 + 10 + 2 * 10 + 20 + 1 + 10  # scrape, timeout, evaluations, for, wait, hops
+
+    def node_down() -> list[dict]:
+        sent = docker_exec("mgmt01", "cat", received).stdout
+        return [
+            alert
+            for alert in received_alerts(sent)
+            if alert["labels"].get("alertname") == "NodeDown"
+            and alert["labels"].get("node") == "gpu01"
+            and alert["status"] == "firing"
+        ]
+
+    try:
+        paused = time.monotonic()
+        subprocess.run(["docker", "pause", "gpucluster-gpu01"], check=True, timeout=60)
+        firing = wait_for(node_down, timeout=limit)
+        took = time.monotonic() - paused
+        assert firing, f"no NodeDown for gpu01 within {limit}s"
+        print(f"NodeDown for gpu01 reached the webhook {took:.0f}s after the node hung")
+    finally:
+        subprocess.run(["docker", "unpause", "gpucluster-gpu01"], check=False, timeout=60)
+        docker_exec("mgmt01", "systemctl", "stop", "gpucluster-e2e-webhook")
+    resumed = {"gpu01": 1.0}
+    back = wait_for(lambda: _values_by(prometheus, 'up{node="gpu01"}', "node") == resumed, 60)
+    assert back, "gpu01 is not scraped again after it resumed"
 
 
 def test_secrets_never_reach_run_artifacts(sandbox_inventory, state_dir):

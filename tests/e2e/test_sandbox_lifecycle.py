@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 
 from gpucluster.sandbox.layout import CLUSTER_DOMAIN, gpu_node
 from tests.e2e.conftest import ORIGINAL_NODES, ROOT, docker_exec
+from tests.infra.monitoring_helpers import wait_for
 
 NEW_NODE = "gpu02"
 STRAGGLER = "login01"
@@ -379,9 +380,16 @@ def test_replace_node_swaps_hardware_under_the_old_name(gpucluster, sandbox_inve
     assert healthy.rc == 0, healthy.output
 
 
-def test_remove_node_makes_the_others_forget_it(gpucluster, sandbox_inventory):
+def _scraped(prometheus) -> dict[str, float]:
+    return {r["metric"]["node"]: float(r["value"][1]) for r in prometheus.query('up{job="node"}')}
+
+
+def test_remove_node_makes_the_others_forget_it(gpucluster, sandbox_inventory, prometheus):
+    # add-node made Prometheus scrape the node; remove-node makes it stop.
+    assert wait_for(lambda: _scraped(prometheus).get(NEW_NODE) == 1.0, 30), _scraped(prometheus)
     result = gpucluster("remove-node", NEW_NODE, "-i", str(sandbox_inventory))
     assert result.rc == 0, result.output
+    assert wait_for(lambda: NEW_NODE not in _scraped(prometheus), 30), _scraped(prometheus)
     assert NEW_NODE not in result.summary["hosts"]
     for node in ORIGINAL_NODES:
         for name, _ in _new_node_names():

@@ -13,12 +13,13 @@ import json
 import ssl
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gpucluster.metrics_api import PrometheusApi
 
 
 @dataclass
@@ -65,10 +66,32 @@ class Endpoints:
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """The instant vector Prometheus answers the operators' account."""
-        url = self.prometheus_url("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
-        status, body = self.get(url, self.operator_username)
-        assert status == 200, f"{url}: {status} {body[:300]}"
-        return json.loads(body)["data"]["result"]
+        return PrometheusApi(
+            self.prometheus_url(""),
+            self.operator_username,
+            self.password(self.operator_username),
+            self.ca_pem,
+        ).query(promql)
+
+
+WEBHOOK_RECEIVER = r"""
+import http.server, sys
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as out:
+            out.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200)
+        self.end_headers()
+http.server.HTTPServer((sys.argv[1], int(sys.argv[3])), Receiver).serve_forever()
+"""
+"""An Alertmanager webhook receiver for a node's python3: `python3 -c WEBHOOK_RECEIVER <address>
+<file> <port>` appends each notification to <file>, one JSON document per line."""
+
+
+def received_alerts(text: str) -> list[dict[str, Any]]:
+    """The alerts of every notification the receiver wrote."""
+    return [alert for line in text.splitlines() if line for alert in json.loads(line)["alerts"]]
 
 
 def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:

@@ -72,6 +72,17 @@ common_hosts_aliases:
     host: "{{{{ groups['management'][0] }}}}"
     network: storage
 
+# Alerts go to a webhook on the management node, where the end-to-end test
+# runs a receiver (with none running, Alertmanager logs failed deliveries).
+# Short timings, so a node that goes down is reported within a minute.
+prometheus_alert_webhook_urls:
+  - "http://{{{{ hostvars[groups['management'][0]].ansible_host }}}}:9199/alerts"
+prometheus_scrape_interval: 10s
+prometheus_evaluation_interval: 10s
+prometheus_node_down_for: 20s
+prometheus_alert_group_wait: 1s
+prometheus_alert_group_interval: 10s
+
 common_admin_users:
   - name: sandboxadmin
     ssh_keys:

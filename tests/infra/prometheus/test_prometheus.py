@@ -6,14 +6,13 @@ webhook within the rule's `for` plus the scrape and evaluation intervals."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
 import pytest
 import yaml
 
-from tests.infra.monitoring_helpers import wait_for
+from tests.infra.monitoring_helpers import WEBHOOK_RECEIVER, received_alerts, wait_for
 
 testinfra_hosts = ["ansible://management"]
 
@@ -208,24 +207,6 @@ def test_alert_rules_pass_promtool(host, inventory):
         host.run("rm -f %s", tests)
 
 
-RECEIVER = r"""
-import http.server, sys
-class Receiver(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with open(sys.argv[2], "ab") as out:
-            out.write(body.replace(b"\n", b" ") + b"\n")
-        self.send_response(200)
-        self.end_headers()
-http.server.HTTPServer((sys.argv[1], int(sys.argv[3])), Receiver).serve_forever()
-"""
-
-
-def _alerts(host, path: str) -> list[dict]:
-    text = host.run("cat %s", path).stdout
-    return [alert for line in text.splitlines() if line for alert in json.loads(line)["alerts"]]
-
-
 def test_a_stopped_exporter_raises_node_down_at_the_webhook(host, inventory, metrics):
     urls = inventory.setting("prometheus_alert_webhook_urls")
     match = next(
@@ -245,7 +226,7 @@ def test_a_stopped_exporter_raises_node_down_at_the_webhook(host, inventory, met
     start = host.run(
         "systemd-run --unit=%s --collect python3 -c %s %s %s %s",
         unit,
-        RECEIVER,
+        WEBHOOK_RECEIVER,
         metrics.server_address,
         received,
         match.group(1),
@@ -265,7 +246,7 @@ def test_a_stopped_exporter_raises_node_down_at_the_webhook(host, inventory, met
         def node_down() -> list[dict]:
             return [
                 a
-                for a in _alerts(host, received)
+                for a in received_alerts(host.run("cat %s", received).stdout)
                 if a["labels"].get("alertname") == "NodeDown"
                 and a["labels"].get("node") == others[0]
                 and a["status"] == "firing"
@@ -273,7 +254,8 @@ def test_a_stopped_exporter_raises_node_down_at_the_webhook(host, inventory, met
 
         firing = wait_for(node_down, timeout=limit)
         took = time.monotonic() - stopped
-        assert firing, f"no NodeDown for {others[0]} within {limit}s: {_alerts(host, received)}"
+        sent = host.run("cat %s", received).stdout
+        assert firing, f"no NodeDown for {others[0]} within {limit}s: {sent}"
         print(
             f"NodeDown for {others[0]} reached the webhook {took:.0f}s after its exporter stopped"
         )
