@@ -285,23 +285,26 @@ def test_a_hung_node_raises_node_down_at_the_webhook(prometheus):
     assert started.returncode == 0, started.stderr
     limit = 10 + 10 + 2 * 10 + 20 + 1 + 10  # scrape, timeout, evaluations, for, wait, hops
 
-    def node_down() -> list[dict]:
+    def node_down(status: str) -> list[dict]:
         sent = docker_exec("mgmt01", "cat", received).stdout
         return [
             alert
             for alert in received_alerts(sent)
             if alert["labels"].get("alertname") == "NodeDown"
             and alert["labels"].get("node") == "gpu01"
-            and alert["status"] == "firing"
+            and alert["status"] == status
         ]
 
     try:
         paused = time.monotonic()
         subprocess.run(["docker", "pause", "gpucluster-gpu01"], check=True, timeout=60)
-        firing = wait_for(node_down, timeout=limit)
+        firing = wait_for(lambda: node_down("firing"), timeout=limit)
         took = time.monotonic() - paused
         assert firing, f"no NodeDown for gpu01 within {limit}s"
         print(f"NodeDown for gpu01 reached the webhook {took:.0f}s after the node hung")
+        subprocess.run(["docker", "unpause", "gpucluster-gpu01"], check=True, timeout=60)
+        # Resolved too: scrape, evaluation, group interval (10 s each), hops.
+        assert wait_for(lambda: node_down("resolved"), timeout=60), "NodeDown never resolved"
     finally:
         subprocess.run(["docker", "unpause", "gpucluster-gpu01"], check=False, timeout=60)
         docker_exec("mgmt01", "systemctl", "stop", "gpucluster-e2e-webhook")

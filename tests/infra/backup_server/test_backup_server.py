@@ -71,9 +71,11 @@ def test_pull_service_is_sandboxed(host, backup, inventory):
     assert shown["RestrictNamespaces"] == "yes"
     assert shown["SystemCallFilter"], "no system call filter"
     staging = inventory.setting("backup_server_staging_root")
-    # Writable: the repositories, the staging copies and borg's state, nothing else.
+    # Writable: the repositories, the staging copies, borg's state and the metrics file
+    # of each source's last success ("-": where no exporter made that directory), nothing else.
+    metrics = "-" + inventory.setting("backup_server_metrics_dir")
     assert sorted(shown["ReadWritePaths"].split()) == sorted(
-        [backup.repository_root, staging, backup.state_dir]
+        [backup.repository_root, staging, backup.state_dir, metrics]
     )
     assert sorted(shown["CapabilityBoundingSet"].split()) == sorted(
         ["cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid"]
