@@ -261,6 +261,19 @@ def test_prometheus_scrapes_every_node_and_sees_the_backups(prometheus):
         "node",
     )
     assert set(days) == set(ORIGINAL_NODES) and min(days.values()) > 700, days
+    # Every node binds to the directory; the login and GPU nodes also reach the registry
+    # and the file server.
+    probes = {
+        (r["metric"]["node"], r["metric"]["probe"]): float(r["value"][1])
+        for r in prometheus.query("gpucluster_probe_success")
+    }
+    expected_probes = {(node, "ldap") for node in ORIGINAL_NODES} | {
+        (node, probe) for node in ("login01", "gpu01") for probe in ("registry", "nfs")
+    }
+    assert set(probes) == expected_probes and set(probes.values()) == {1.0}, probes
+    # The file server measures every project directory.
+    projects = _values_by(prometheus, 'gpucluster_directory_bytes{root="projects"}', "name")
+    assert {"vision", "nlp"} <= set(projects), projects
     assert prometheus.query('ALERTS{alertstate="firing"}') == []
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,6 +16,21 @@ from gpucluster.runner import RunRequest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 """The example inventory the README starts from: every test edits a copy of it."""
+COLLECTORS = Path(__file__).resolve().parents[2] / "roles" / "node_exporter" / "files"
+"""node_exporter's textfile collectors: scripts the nodes run, not modules of the package."""
+
+
+def load_collector(name: str) -> ModuleType:
+    """One collector as a module, importing its helper textfile.py from beside it as the
+    node does (registered in sys.modules: dataclasses look their module up there)."""
+    if str(COLLECTORS) not in sys.path:
+        sys.path.insert(0, str(COLLECTORS))
+    spec = importlib.util.spec_from_file_location(name, COLLECTORS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -9,25 +9,18 @@ kernel lays them out. The exposition text is read back with prometheus_client's 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.conftest import load_collector
+
 # The collector runs on the GPU nodes with their python3, so it lives in the role that
 # installs it, not in the operator's package.
-COLLECTORS = ROOT / "roles" / "node_exporter" / "files"
-sys.path.insert(0, str(COLLECTORS))  # its helper module textfile.py, as on the node
-_spec = importlib.util.spec_from_file_location("gpu_usage", COLLECTORS / "gpu_usage.py")
-assert _spec and _spec.loader
-gpu_usage = importlib.util.module_from_spec(_spec)
-sys.modules["gpu_usage"] = gpu_usage  # dataclasses look their module up there
-_spec.loader.exec_module(gpu_usage)
+gpu_usage = load_collector("gpu_usage")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 RECORDED_XML = (FIXTURES / "h100-driver-580.xml").read_text()

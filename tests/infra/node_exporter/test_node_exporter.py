@@ -1,10 +1,13 @@
 """Role node_exporter, on every node: the exporter answers on the management address only,
 over TLS that the cluster CA vouches for, and only to Prometheus' scrape account; its
 collectors report the systemd units, the cluster's certificates (checked against the files
-themselves) and, on a GPU node with nvidia-smi, GPU usage per user and project."""
+themselves), whether this node can use the directory, the registry and the file server
+(checked against stock clients) and, on a GPU node with nvidia-smi, GPU usage per user and
+project."""
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 import urllib.error
@@ -112,3 +115,42 @@ def test_gpu_usage_per_user_and_project_on_gpu_nodes(host, inventory, metrics):
     body = wait_for(gpu_series, timeout=30)
     assert _series(body, "gpucluster_gpu_usage_up") == {"": 1.0}
     assert _series(body, "gpucluster_gpu_info"), "one series per GPU"
+
+
+def _independent_check(host, probe: dict, ca_file: str) -> bool:
+    """Does the service answer this node, asked by a stock client instead of the collector?"""
+    if probe["kind"] == "ldap":
+        command = (
+            "timeout 10 openssl s_client -brief -starttls ldap -verify_return_error "
+            "-CAfile %s -verify_hostname %s -connect %s:%s < /dev/null"
+        )
+        return host.run(command, ca_file, probe["host"], probe["host"], probe["port"]).rc == 0
+    if probe["kind"] == "https":
+        status = host.run(
+            "curl -s -o /dev/null -w %%{http_code} --max-time 10 --cacert %s %s",
+            ca_file,
+            probe["url"],
+        ).stdout
+        return status == str(probe["expect"])
+    if probe["kind"] == "tcp":
+        connect = f"exec 3<>/dev/tcp/{probe['host']}/{probe['port']}"
+        return host.run("timeout 10 bash -c %s", connect).rc == 0
+    raise AssertionError(f"unknown probe kind {probe['kind']}")
+
+
+def test_service_probes_agree_with_independent_clients(host, inventory, metrics):
+    settings = json.loads(host.file(f"{CONFIG_DIR}/collectors.json").content_string)
+    probes = settings["service_probes"]
+    if not probes:
+        pytest.skip(f"no service is probed from {inventory.name}")
+    # A fresh round now, rather than the timer's last one.
+    started = host.run("systemctl start gpucluster-service-probes")
+    assert started.rc == 0, started.stderr
+    body = metrics.get(metrics.node_metrics_url(inventory.name), metrics.scrape_username)[1]
+    found = _series(body, "gpucluster_probe_success")
+    for probe in probes:
+        target = probe.get("url") or f"{probe['host']}:{probe['port']}"
+        labels = f'{{probe="{probe["name"]}",target="{target}"}}'
+        assert labels in found, (labels, found)
+        expected = _independent_check(host, probe, settings["ca_file"])
+        assert found[labels] == (1.0 if expected else 0.0), (probe, found[labels])
