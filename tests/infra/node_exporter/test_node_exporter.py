@@ -122,9 +122,10 @@ def _independent_check(host, probe: dict, ca_file: str) -> bool:
     if probe["kind"] == "ldap":
         command = (
             "timeout 10 openssl s_client -brief -starttls ldap -verify_return_error "
-            "-CAfile %s -verify_hostname %s -connect %s:%s < /dev/null"
+            "-CAfile %s -verify_hostname %s -connect %s < /dev/null"
         )
-        return host.run(command, ca_file, probe["host"], probe["host"], probe["port"]).rc == 0
+        address = f"{probe['host']}:{probe['port']}"
+        return host.run(command, ca_file, probe["host"], address).rc == 0
     if probe["kind"] == "https":
         status = host.run(
             "curl -s -o /dev/null -w %%{http_code} --max-time 10 --cacert %s %s",

@@ -64,16 +64,17 @@ def test_the_api_needs_tls_and_an_account(metrics):
 
 
 def test_every_node_is_a_target_and_up(metrics, inventory):
-    expected = {name: 1.0 for name in inventory.hosts()}
+    expected = {("node", name): 1.0 for name in inventory.hosts()}
+    expected |= {("prometheus", metrics.server): 1.0, ("alertmanager", metrics.server): 1.0}
     interval = _seconds(inventory.setting("prometheus_scrape_interval"))
 
-    def up_by_node() -> dict[str, float]:
-        return {r["metric"]["node"]: float(r["value"][1]) for r in metrics.query('up{job="node"}')}
+    def up() -> dict[tuple[str, str], float]:
+        return {
+            (r["metric"]["job"], r["metric"]["node"]): float(r["value"][1])
+            for r in metrics.query("up")
+        }
 
-    found = wait_for(lambda: (u := up_by_node()) == expected and u, timeout=3 * interval + 10)
-    assert found == expected, up_by_node()
-    for job in ("prometheus", "alertmanager"):
-        assert [float(r["value"][1]) for r in metrics.query(f'up{{job="{job}"}}')] == [1.0], job
+    assert wait_for(lambda: up() == expected, timeout=3 * interval + 10), up()
 
 
 def test_secrets_on_the_node(host, metrics):
