@@ -168,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("verify", help="run the testinfra checks against the cluster")
     _add_inventory_option(p)
     p.add_argument("-k", dest="select", help="only tests matching this pytest expression")
+    p.add_argument(
+        "--raise-alerts",
+        action="store_true",
+        help="also stop one node's exporter and wait for NodeDown at a webhook on the "
+        "management node (real alerts: left out by default)",
+    )
     p.set_defaults(handler=verify.run, lock=locking.shared)
 
     p = commands.add_parser(

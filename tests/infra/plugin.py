@@ -143,6 +143,9 @@ def inventory(host: Any) -> Inventory:
 
 
 CHANGES_STATE = "changes_state"
+RAISES_ALERTS = "raises_alerts"
+"""Tests that make a real alert fire (a stopped exporter): Molecule runs them; `gpucluster
+verify` leaves them out unless asked (--raise-alerts), so checking a cluster pages nobody."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -150,6 +153,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{CHANGES_STATE}: runs after every other test of the session and leaves the hosts"
         " changed (a Molecule scenario destroys its instances next; converge restores them)",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{RAISES_ALERTS}: makes a real alert fire and reach the receivers; gpucluster verify"
+        " runs it only with --raise-alerts",
     )
 
 

@@ -208,6 +208,7 @@ def test_alert_rules_pass_promtool(host, inventory):
         host.run("rm -f %s", tests)
 
 
+@pytest.mark.raises_alerts
 def test_a_stopped_exporter_raises_node_down_at_the_webhook(host, inventory, metrics):
     urls = inventory.setting("prometheus_alert_webhook_urls")
     match = next(
