@@ -35,8 +35,8 @@ TARGETS_PLAY = "Prometheus scrapes the new nodes, once they run their exporter"
 
 
 def _add_node_plays(node: str) -> set[str]:
-    """What add-node runs on an existing node: its /etc/hosts, and on the management node
-    Prometheus' target file (a new node that failed is scraped too: NodeDown shows it)."""
+    """What a completed add-node runs on an existing node: its /etc/hosts, and on the
+    management node Prometheus' target file."""
     return {ADD_NODE_PLAY, TARGETS_PLAY} if node == "mgmt01" else {ADD_NODE_PLAY}
 
 
@@ -147,10 +147,12 @@ def test_a_failed_add_node_finishes_when_repeated_and_names_the_node_that_lags(
     _docker("stop", f"gpucluster-{NEW_NODE}")
     failed = gpucluster(*add_node)
     assert failed.rc == 1, failed.output
-    # The existing nodes ran only the plays that teach them the new node, and learnt it.
+    # The existing nodes ran only the play that teaches them the new node, and learnt it.
+    # Nothing after it ran: Ansible ends the run when the play's only host (the new node)
+    # is unreachable, so Prometheus is not told of the node until add-node is repeated.
     for node in ORIGINAL_NODES:
         plays = {task["play"] for task in failed.summary["tasks"][node]}
-        assert plays == _add_node_plays(node), (node, plays)
+        assert plays == {ADD_NODE_PLAY}, (node, plays)
         assert failed.summary["hosts"][node]["changed"] >= 1  # their /etc/hosts block
     _docker("start", f"gpucluster-{NEW_NODE}")
     _wait_for_sshd(NEW_NODE)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from gpucluster.commands import status
 from gpucluster.commands.status import describe_run, last_install, last_run
 
 
@@ -91,3 +92,13 @@ def test_status_looks_for_the_roll_marks_where_common_writes_them():
     common = yaml.safe_load((ROOT / "roles" / "common" / "defaults" / "main.yml").read_text())
     status = (ROOT / "playbooks" / "status.yml").read_text()
     assert f"common_roll_dir | default('{common['common_roll_dir']}')" in status
+
+
+def test_a_node_without_a_readable_report_counts_as_down():
+    """An unreachable node's result has no script output: status says `no`, not a traceback."""
+    assert status._report_of(None) is None
+    assert status._report_of({"unreachable": True, "msg": "No route to host"}) is None
+    assert status._report_of({"stdout": "not json"}) is None
+    assert status._report_of({"stdout": "{}"}) is None
+    report = {"systemd": "running", "failed_units": "", "uptime_s": 5}
+    assert status._report_of({"stdout": json.dumps(report)}) == report

@@ -69,6 +69,17 @@ def _uptime(seconds: int) -> str:
     return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
 
 
+def _report_of(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The node's own report, or None where there is none to read: a node unreachable when
+    the task ran has a result without the script's output."""
+    try:
+        report = json.loads((raw or {}).get("stdout") or "")
+    except ValueError:
+        return None
+    keys = ("systemd", "failed_units", "uptime_s")
+    return report if isinstance(report, dict) and all(k in report for k in keys) else None
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     path = inventory_path(args.inventory)
     cluster = load_or_report(path, console)
@@ -88,12 +99,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     unhealthy: list[str] = []
     rolling: list[str] = []
     for node in cluster.nodes:
-        raw = reports.get(node.name)
-        if raw is None:
+        report = _report_of(reports.get(node.name))
+        if report is None:
             unhealthy.append(node.name)
             table.add_row(node.name, node.group, "[red]no[/]", "-", "-", "-", "-")
             continue
-        report = json.loads(raw.get("stdout", "{}"))
         if report["systemd"] != "running" or report["failed_units"]:
             unhealthy.append(node.name)
         if report.get("roll_pending"):
