@@ -14,16 +14,14 @@ cluster_ca role installs on every node.
 
 from __future__ import annotations
 
-import argparse
 import glob
-import json
 import sys
 from datetime import UTC
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from textfile import Gauges, write_atomically  # beside this file on the node
+from textfile import Gauges, run_collector  # beside this file on the node
 
 OUTPUT_NAME = "gpucluster_certificates.prom"
 METRICS = {
@@ -64,16 +62,12 @@ def _expiry(certificate: x509.Certificate) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", type=Path, required=True, help="collectors.json")
-    parser.add_argument("--output-dir", type=Path, required=True, help="the textfile directory")
-    args = parser.parse_args(argv)
-    settings = json.loads(args.settings.read_text(encoding="utf-8"))
-    text, errors = render([str(p) for p in settings.get("certificate_patterns", [])])
-    write_atomically(args.output_dir, OUTPUT_NAME, text)
-    for error in errors:
-        print(f"certificate_expiry: {error}", file=sys.stderr)
-    return 0
+    return run_collector(
+        argv,
+        __doc__,
+        OUTPUT_NAME,
+        lambda settings, _: render([str(p) for p in settings.get("certificate_patterns", [])]),
+    )
 
 
 if __name__ == "__main__":

@@ -14,13 +14,11 @@ Standard library only.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
-from textfile import Gauges, write_atomically  # beside this file on the node
+from textfile import Gauges, run_collector  # beside this file on the node
 
 OUTPUT_NAME = "gpucluster_directories.prom"
 METRICS = {
@@ -72,13 +70,12 @@ def render(roots: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", type=Path, required=True, help="collectors.json")
-    parser.add_argument("--output-dir", type=Path, required=True, help="the textfile directory")
-    args = parser.parse_args(argv)
-    settings = json.loads(args.settings.read_text(encoding="utf-8"))
-    write_atomically(args.output_dir, OUTPUT_NAME, render(settings.get("directory_roots", {})))
-    return 0
+    return run_collector(
+        argv,
+        __doc__,
+        OUTPUT_NAME,
+        lambda settings, _: (render(settings.get("directory_roots", {})), []),
+    )
 
 
 if __name__ == "__main__":

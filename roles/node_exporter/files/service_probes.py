@@ -18,8 +18,6 @@ Each probe yields `gpucluster_probe_success{probe,target}` (1 or 0) and
 
 from __future__ import annotations
 
-import argparse
-import json
 import socket
 import ssl
 import sys
@@ -27,9 +25,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 
-from textfile import Gauges, write_atomically  # beside this file on the node
+from textfile import Gauges, run_collector  # beside this file on the node
 
 OUTPUT_NAME = "gpucluster_probes.prom"
 METRICS = {
@@ -161,17 +158,15 @@ def render(probes: list[dict], ca_file: str, timeout: float) -> tuple[str, list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", type=Path, required=True, help="collectors.json")
-    parser.add_argument("--output-dir", type=Path, required=True, help="the textfile directory")
-    parser.add_argument("--timeout", type=float, default=5.0)
-    args = parser.parse_args(argv)
-    settings = json.loads(args.settings.read_text(encoding="utf-8"))
-    text, failures = render(settings.get("service_probes", []), settings["ca_file"], args.timeout)
-    write_atomically(args.output_dir, OUTPUT_NAME, text)
-    for failure in failures:
-        print(f"service_probes: {failure}", file=sys.stderr)
-    return 0
+    return run_collector(
+        argv,
+        __doc__,
+        OUTPUT_NAME,
+        lambda settings, args: render(
+            settings.get("service_probes", []), settings["ca_file"], args.timeout
+        ),
+        lambda parser: parser.add_argument("--timeout", type=float, default=5.0),
+    )
 
 
 if __name__ == "__main__":

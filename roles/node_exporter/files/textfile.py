@@ -8,9 +8,14 @@ reads half of it.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def _label_value(value: str) -> str:
@@ -51,3 +56,31 @@ def write_atomically(directory: Path, name: str, text: str) -> Path:
     partial.chmod(0o644)
     partial.replace(target)
     return target
+
+
+Produce = Callable[[dict[str, Any], argparse.Namespace], tuple[str, list[str]]]
+"""(collectors' settings, command line) -> (exposition text, problems to report)."""
+
+
+def run_collector(
+    argv: list[str] | None,
+    doc: str,
+    output_name: str,
+    produce: Produce,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """The command line of a collector driven by collectors.json: read the settings, write
+    one file, say each problem on stderr (the unit's journal). Problems do not fail the run:
+    the series say what is wrong, and an alert watches them."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--settings", type=Path, required=True, help="collectors.json")
+    parser.add_argument("--output-dir", type=Path, required=True, help="the textfile directory")
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    settings = json.loads(args.settings.read_text(encoding="utf-8"))
+    text, problems = produce(settings, args)
+    write_atomically(args.output_dir, output_name, text)
+    for problem in problems:
+        print(f"{Path(output_name).stem}: {problem}", file=sys.stderr)
+    return 0
