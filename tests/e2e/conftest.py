@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from gpucluster.metrics_api import PrometheusApi
 from gpucluster.run_result import summary_named_in
-from tests.infra.monitoring_helpers import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_NODES = ["login01", "mgmt01", "fs01", "backup01"]
 ORIGINAL_NODES = [*SERVICE_NODES, "gpu01"]
 """The nodes `sandbox up --gpu-nodes 1` boots and the first install converges."""
 SANDBOX_MANAGEMENT_ADDRESS = "10.221.0.12"
-"""mgmt01's management address (gpucluster.sandbox.layout), where Prometheus listens."""
+"""mgmt01's management address (gpucluster.sandbox.layout), where the alerts' webhook is."""
 
 
 @dataclass
@@ -87,19 +87,7 @@ def docker_exec(node: str, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="session")
-def prometheus(sandbox_inventory: Path) -> Endpoints:
-    """The sandbox's Prometheus and node exporters, asked from here with the generated
-    passwords and trusting only the cluster CA (read once the cluster is installed)."""
-    ca = docker_exec("mgmt01", "cat", "/etc/gpucluster/pki/ca.crt")
-    assert ca.returncode == 0, ca.stderr
-    return Endpoints(
-        server="mgmt01",
-        server_address=SANDBOX_MANAGEMENT_ADDRESS,
-        prometheus_port=9090,
-        node_exporter_port=9100,
-        scrape_username="prometheus",
-        operator_username="gpucluster",
-        password_dir=sandbox_inventory / ".secrets" / "monitoring",
-        ca_pem=ca.stdout,
-        inventory=None,
-    )
+def prometheus(sandbox_inventory: Path) -> PrometheusApi:
+    """The sandbox's Prometheus, asked from here as `gpucluster top` asks it: the address,
+    the operators' login and the cluster CA from what install wrote beside the inventory."""
+    return PrometheusApi.for_inventory(sandbox_inventory)
