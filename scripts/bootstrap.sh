@@ -12,6 +12,10 @@ command -v dockerd >/dev/null || need_packages+=(docker.io)
 command -v mmdebstrap >/dev/null || need_packages+=(mmdebstrap)
 command -v ssh >/dev/null || need_packages+=(openssh-client)
 command -v ssh-keygen >/dev/null || need_packages+=(openssh-client)
+# The end-to-end test opens the overview page in a real browser that trusts the
+# cluster CA through an NSS database (tests/e2e/browser.py).
+command -v chromium-headless-shell >/dev/null || need_packages+=(chromium-headless-shell)
+command -v certutil >/dev/null || need_packages+=(libnss3-tools)
 if ((${#need_packages[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "bootstrap: please install: ${need_packages[*]}" >&2

@@ -8,22 +8,30 @@ shrinking the cluster follow in test_sandbox_lifecycle.py on the same sandbox.
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from gpucluster.sandbox.layout import CLUSTER_DOMAIN
-from tests.e2e.conftest import ORIGINAL_NODES, SANDBOX_MANAGEMENT_ADDRESS, docker_exec
+from tests.e2e.browser import open_page
+from tests.e2e.conftest import ORIGINAL_NODES, ROOT, SANDBOX_MANAGEMENT_ADDRESS, docker_exec
 from tests.infra.monitoring_helpers import WEBHOOK_RECEIVER, received_alerts, wait_for
 
 ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
 REGISTRY_PROBE = (
     Path(__file__).parents[1] / "infra" / "registry" / "registry_login_probe.py"
 ).read_text(encoding="utf-8")
+SERVICE_PROBES = {(node, "ldap") for node in ORIGINAL_NODES} | {
+    (node, probe) for node in ("login01", "gpu01") for probe in ("registry", "nfs")
+}
+"""(node, probe): every node binds to the directory; login and GPU nodes also reach the
+registry and the file server."""
 NO_SUCH_MANIFEST = "/v2/gpucluster-test/none/manifests/sha256:" + "0" * 64
 
 
@@ -255,22 +263,13 @@ def test_prometheus_scrapes_every_node_and_sees_the_backups(prometheus):
     assert set(backups) == {"fs01", "mgmt01"}, backups
     assert all(time.time() - 900 < when <= time.time() for when in backups.values()), backups
     # Every node reports its certificates; none is near expiry on a fresh cluster.
-    days = _values_by(
-        prometheus,
-        "min by (node) (gpucluster_certificate_expiry_timestamp_seconds - time()) / 86400",
-        "node",
-    )
+    days = _values_by(prometheus, "node:gpucluster_certificate_days_left:min", "node")
     assert set(days) == set(ORIGINAL_NODES) and min(days.values()) > 700, days
-    # Every node binds to the directory; the login and GPU nodes also reach the registry
-    # and the file server.
     probes = {
         (r["metric"]["node"], r["metric"]["probe"]): float(r["value"][1])
         for r in prometheus.query("gpucluster_probe_success")
     }
-    expected_probes = {(node, "ldap") for node in ORIGINAL_NODES} | {
-        (node, probe) for node in ("login01", "gpu01") for probe in ("registry", "nfs")
-    }
-    assert set(probes) == expected_probes and set(probes.values()) == {1.0}, probes
+    assert set(probes) == SERVICE_PROBES and set(probes.values()) == {1.0}, probes
     # The file server measures every project directory.
     projects = _values_by(prometheus, 'gpucluster_directory_bytes{root="projects"}', "name")
     assert {"vision", "nlp"} <= set(projects), projects
@@ -284,6 +283,81 @@ def test_top_shows_every_node_up(gpucluster, sandbox_inventory):
     for node in ORIGINAL_NODES:
         assert node in rows and rows[node].split("│")[2].strip() == "up", result.output
     assert "(none)" in result.output, "an alert fires on the fresh cluster"
+
+
+class _OverviewRows(HTMLParser):
+    """The overview page's rows: {(table id, row key): {cell class: text}}, where the key
+    is the row's data-node, data-probe, data-source, data-project and data-user attributes
+    that it has, joined with "/" (for example "gpu01/ldap")."""
+
+    KEYS = ("data-node", "data-probe", "data-source", "data-project", "data-user")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], dict[str, str]] = {}
+        self.table = ""
+        self.row: dict[str, str] | None = None
+        self.cell = ""
+        self.cells = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "table":
+            self.table = attributes.get("id") or ""
+        elif tag == "tr":
+            key = "/".join(attributes[k] or "" for k in self.KEYS if k in attributes)
+            self.row = self.rows.setdefault((self.table, key), {}) if key else None
+            self.cells = 0
+        elif tag == "td" and self.row is not None:
+            self.cells += 1
+            self.cell = (attributes.get("class") or "").split(" ")[0] or f"column{self.cells}"
+            self.row[self.cell] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self.row is not None and self.cell:
+            self.row[self.cell] += data.strip()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self.cell = ""
+
+
+def test_the_overview_page_shows_every_node_live_in_a_browser(prometheus, tmp_path):
+    """Prometheus serves the overview page; a real browser that trusts the cluster CA logs
+    in as an operator and sees every node up with live numbers. The screenshot is kept."""
+    screenshot = ROOT / "test-artifacts" / "overview.png"
+    page = open_page(
+        f"{prometheus.url}/consoles/gpucluster.html",
+        prometheus.username,
+        prometheus.password,
+        prometheus.ca_pem,
+        tmp_path,
+        screenshot,
+    )
+    print(f"screenshot of the overview page: {screenshot}")
+    rendered_at = re.search(r'data-unix-time="(\d+)"', page.dom)
+    assert rendered_at, f"not the overview page:\n{page.dom[:2000]}"
+    assert abs(time.time() - int(rendered_at.group(1))) < 120, "the page is not live"
+    parser = _OverviewRows()
+    parser.feed(page.dom)
+    rows = parser.rows
+    nodes = {key: cells for (table, key), cells in rows.items() if table == "nodes"}
+    assert set(nodes) == set(ORIGINAL_NODES), nodes
+    for node, cells in nodes.items():
+        assert cells["state"] == "up", (node, cells)
+        for column in ("cpu", "memory"):
+            assert re.fullmatch(r"\d+%", cells[column]), (node, column, cells)
+        assert re.fullmatch(r"\d+\.\d\d", cells["load"]), (node, cells)
+    backups = {key for (table, key) in rows if table == "backups"}
+    assert backups == {"fs01", "mgmt01"}, rows
+    certificates = {key: cells for (table, key), cells in rows.items() if table == "certificates"}
+    assert set(certificates) == set(ORIGINAL_NODES), certificates
+    assert all(int(cells["days"]) > 700 for cells in certificates.values()), certificates
+    probes = {key: cells for (table, key), cells in rows.items() if table == "probes"}
+    assert set(probes) == {f"{node}/{probe}" for node, probe in SERVICE_PROBES}, probes
+    assert all(cells.get("ok") == "answers" for cells in probes.values()), probes
+    assert "0 alerts firing" in page.dom
+    assert screenshot.stat().st_size > 10_000
 
 
 def test_a_hung_node_raises_node_down_at_the_webhook(prometheus):

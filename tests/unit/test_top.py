@@ -31,6 +31,7 @@ def test_a_frame_shows_nodes_projects_and_alerts():
     frame.nodes["gpu02"].update(up=0.0)
     frame.nodes["login01"]  # in the inventory, never scraped
     frame.projects["vision"].update(gpus_now=2.5, gpu_hours_30d=120.25)
+    frame.users["alice"].update(gpus_now=1.5, gpu_hours_30d=80.5)
     frame.alerts = [{"alertname": "NodeDown", "severity": "critical", "node": "gpu02"}]
     lines = {line.split("│")[1].strip(): line for line in _text(frame).splitlines() if "│" in line}
     assert [c.strip() for c in lines["gpu01"].split("│")[2:8]] == [
@@ -39,6 +40,7 @@ def test_a_frame_shows_nodes_projects_and_alerts():
     assert lines["gpu02"].split("│")[2].strip() == "down"
     assert lines["login01"].split("│")[2].strip() == "unknown"
     assert [c.strip() for c in lines["vision"].split("│")[2:4]] == ["2.50", "120.2"]
+    assert [c.strip() for c in lines["alice"].split("│")[2:4]] == ["1.50", "80.5"]
     assert [c.strip() for c in lines["NodeDown"].split("│")[2:4]] == ["critical", "gpu02"]
 
 

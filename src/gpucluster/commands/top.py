@@ -1,7 +1,7 @@
 """`gpucluster top`: the cluster at a glance in the terminal, from Prometheus.
 
-Per node: up, CPU, memory, load, GPUs and their utilisation; per project: the GPUs its
-members hold now and its GPU-hours over 30 days; and the alerts firing. Every number is
+Per node: up, CPU, memory, load, GPUs and their utilisation; per project and per user:
+the GPUs held now and the GPU-hours over 30 days; and the alerts firing. Every number is
 one PromQL query against the cluster's Prometheus (`gpucluster.metrics_api`), so `top`
 shows exactly what alerts and dashboards see. `--once` prints one frame for scripts;
 otherwise it refreshes until Ctrl-C.
@@ -23,23 +23,27 @@ from gpucluster.commands import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from gpucluster.commands.common import inventory_path, load_or_report
 from gpucluster.metrics_api import MetricsUnavailable, PrometheusApi
 
+# Recorded by Prometheus (roles/prometheus/templates/gpucluster.rules.yml.j2, group
+# gpucluster-overview): top, the console page and Grafana read the same definitions.
 NODE_QUERIES = {
     "up": 'up{job="node"}',
-    "cpu": 'sum by (node) (rate(node_cpu_seconds_total{mode!="idle"}[2m]))'
-    ' / count by (node) (node_cpu_seconds_total{mode="idle"})',
-    "memory": "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes",
-    "load": "node_load1",
-    "gpus": "count by (node) (gpucluster_gpu_info)",
-    "gpu_utilization": "avg by (node) (gpucluster_gpu_utilization_ratio)",
+    "cpu": "node:gpucluster_cpu_busy:ratio",
+    "memory": "node:gpucluster_memory_used:ratio",
+    "load": 'node_load1{job="node"}',
+    "gpus": "node:gpucluster_gpus:count",
+    "gpu_utilization": "node:gpucluster_gpu_utilization:avg",
 }
 """One value per node (label `node`)."""
 PROJECT_QUERIES = {
-    "gpus_now": "sum by (project) (gpucluster_gpu_share_ratio)",
-    # Each minute's share summed over 30 days, in hours: GPU-hours.
-    "gpu_hours_30d": "sum by (project) (sum_over_time("
-    "(sum by (project) (gpucluster_gpu_share_ratio))[30d:1m])) / 60",
+    "gpus_now": "project:gpucluster_gpus_held:sum",
+    "gpu_hours_30d": "project:gpucluster_gpu_hours:sum30d",
 }
 """One value per project (label `project`)."""
+USER_QUERIES = {
+    "gpus_now": "user:gpucluster_gpus_held:sum",
+    "gpu_hours_30d": "user:gpucluster_gpu_hours:sum30d",
+}
+"""One value per user (label `user`)."""
 ALERTS_QUERY = 'ALERTS{alertstate="firing"}'
 
 
@@ -49,6 +53,7 @@ class Frame:
 
     nodes: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     projects: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    users: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     alerts: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -62,10 +67,13 @@ def collect(api: PrometheusApi, node_names: list[str]) -> Frame:
             node = sample["metric"].get("node")
             if node is not None:
                 frame.nodes[node][column] = float(sample["value"][1])
-    for column, promql in PROJECT_QUERIES.items():
-        for sample in api.query(promql):
-            project = sample["metric"].get("project", "")
-            frame.projects[project][column] = float(sample["value"][1])
+    for rows, label, queries in (
+        (frame.projects, "project", PROJECT_QUERIES),
+        (frame.users, "user", USER_QUERIES),
+    ):
+        for column, promql in queries.items():
+            for sample in api.query(promql):
+                rows[sample["metric"].get(label, "")][column] = float(sample["value"][1])
     frame.alerts = [sample["metric"] for sample in api.query(ALERTS_QUERY)]
     return frame
 
@@ -78,8 +86,24 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _usage_table(kind: str, title: str, rows: dict[str, dict[str, float]]) -> Table:
+    """GPUs held now and GPU-hours over 30 days, one row per project or user."""
+    table = Table(title=title, title_justify="left")
+    for column in (kind, "GPUs now", "GPU-hours, 30 days"):
+        table.add_column(column, justify="left" if column == kind else "right")
+    for name, values in sorted(rows.items()):
+        table.add_row(
+            escape(name),
+            _number(values.get("gpus_now"), 2),
+            _number(values.get("gpu_hours_30d"), 1),
+        )
+    if not rows:
+        table.add_row("(no GPU process seen)", "", "")
+    return table
+
+
 def render(frame: Frame, source: str) -> Group:
-    """The frame as three tables: nodes, projects, firing alerts."""
+    """The frame as four tables: nodes, projects, users, firing alerts."""
     nodes = Table(title=f"nodes ({escape(source)})", title_justify="left")
     for column in ("node", "up", "cpu", "memory", "load", "gpus", "gpu util"):
         nodes.add_column(column, justify="left" if column == "node" else "right")
@@ -96,17 +120,8 @@ def render(frame: Frame, source: str) -> Group:
             "-" if gpus is None else str(int(gpus)),
             _percent(values.get("gpu_utilization")),
         )
-    projects = Table(title="projects (GPU usage by their members)", title_justify="left")
-    for column in ("project", "GPUs now", "GPU-hours, 30 days"):
-        projects.add_column(column, justify="left" if column == "project" else "right")
-    for name, values in sorted(frame.projects.items()):
-        projects.add_row(
-            escape(name),
-            _number(values.get("gpus_now"), 2),
-            _number(values.get("gpu_hours_30d"), 1),
-        )
-    if not frame.projects:
-        projects.add_row("(no GPU process seen)", "", "")
+    projects = _usage_table("project", "projects (GPU usage by their members)", frame.projects)
+    users = _usage_table("user", "users (GPU usage)", frame.users)
     alerts = Table(title="alerts firing", title_justify="left")
     for column in ("alert", "severity", "node", "about"):
         alerts.add_column(column)
@@ -120,7 +135,7 @@ def render(frame: Frame, source: str) -> Group:
         )
     if not frame.alerts:
         alerts.add_row("(none)", "", "", "")
-    return Group(nodes, projects, alerts)
+    return Group(nodes, projects, users, alerts)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

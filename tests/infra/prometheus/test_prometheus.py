@@ -1,7 +1,8 @@
 """Role prometheus, on the management node: Prometheus and Alertmanager answer on the
 management address only, over TLS from the cluster CA and only to their accounts;
-every node of the inventory is a target and up; the alert rules pass promtool's unit tests
-built from the inventory's thresholds; and a node whose exporter stops raises NodeDown at a
+every node of the inventory is a target and up; the alert and recording rules pass
+promtool's unit tests built from the inventory's thresholds; the overview page shows every
+node; and a node whose exporter stops raises NodeDown at a
 webhook within the rule's `for` plus the scrape and evaluation intervals."""
 
 from __future__ import annotations
@@ -75,6 +76,26 @@ def test_every_node_is_a_target_and_up(metrics, inventory):
         }
 
     assert wait_for(lambda: up() == expected, timeout=3 * interval + 10), up()
+
+
+def test_the_overview_page_shows_every_node_to_operators_only(metrics, inventory):
+    url = metrics.prometheus_url("/consoles/gpucluster.html")
+    assert metrics.get(url)[0] == 401
+    interval = _seconds(inventory.setting("prometheus_scrape_interval"))
+
+    def page() -> str:
+        status, body = metrics.get(url, metrics.operator_username)
+        assert status == 200, body[:300]
+        return body
+
+    # CPU is a rate over 2 minutes of samples: it shows after the second scrape.
+    row = (
+        r'<tr class="node" data-node="{0}">\s*<td>{0}</td>\s*'
+        r'<td class="state up">up</td>\s*<td class="cpu">.*?\d+%</td>'
+    )
+    rows = [row.format(re.escape(name)) for name in inventory.hosts()]
+    shown = wait_for(lambda: all(re.search(r, page()) for r in rows), timeout=3 * interval + 10)
+    assert shown, page()
 
 
 def test_secrets_on_the_node(host, metrics):
@@ -192,6 +213,51 @@ def _rule_tests(inventory) -> dict:
                     },
                 ],
             },
+            {
+                # The overview's recorded numbers (top, the console page, Grafana): alice
+                # holds GPU 0 and half of GPU 1 for vision, bob the other half for nlp.
+                "interval": "1m",
+                "input_series": [
+                    {"series": _share("0", "alice", "vision"), "values": "1x120"},
+                    {"series": _share("1", "alice", "vision"), "values": "0.5x120"},
+                    {"series": _share("1", "bob", "nlp"), "values": "0.5x120"},
+                    {"series": _cpu_seconds("idle"), "values": "0+30x10"},
+                    {"series": _cpu_seconds("user"), "values": "0+30x10"},
+                ],
+                "promql_expr_test": [
+                    # An hour of minutes (0..59): 1.5 GPUs for an hour is 1.5 GPU-hours.
+                    _expect(
+                        "project:gpucluster_gpu_hours:sum30d", "59m", "project", vision=1.5, nlp=0.5
+                    ),
+                    _expect("user:gpucluster_gpu_hours:sum30d", "59m", "user", alice=1.5, bob=0.5),
+                    _expect(
+                        "project:gpucluster_gpus_held:sum", "10m", "project", vision=1.5, nlp=0.5
+                    ),
+                    # Busy half of each second on its one CPU.
+                    _expect("node:gpucluster_cpu_busy:ratio", "5m", "node", n1=0.5),
+                ],
+            },
+        ],
+    }
+
+
+def _share(gpu: str, user: str, project: str) -> str:
+    labels = f'node="g1", gpu="{gpu}", uuid="GPU-{gpu}", user="{user}", project="{project}"'
+    return f"gpucluster_gpu_share_ratio{{{labels}}}"
+
+
+def _cpu_seconds(mode: str) -> str:
+    return f'node_cpu_seconds_total{{job="node", node="n1", cpu="0", mode="{mode}"}}'
+
+
+def _expect(record: str, eval_time: str, label: str, **values: float) -> dict:
+    """A promql_expr_test: the recorded series `record` has these values by `label`."""
+    return {
+        "expr": record,
+        "eval_time": eval_time,
+        "exp_samples": [
+            {"labels": f'{record}{{{label}="{key}"}}', "value": value}
+            for key, value in values.items()
         ],
     }
 
