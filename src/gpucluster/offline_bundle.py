@@ -1,4 +1,5 @@
-"""What an air-gapped site must provide to run Kubernetes: packages and images, with versions.
+"""What an air-gapped site must provide to run Kubernetes and the GPU metrics: packages and
+images, with versions.
 
 Generated from the roles' own defaults (rendered with Ansible's templating, as
 Ansible itself would render them), so the list cannot drift from what the
@@ -25,6 +26,7 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("kubernetes_node", "vars"),
     ("kubernetes_control_plane", "defaults"),
     ("kubernetes_control_plane", "vars"),
+    ("dcgm_exporter", "defaults"),
 )
 # kubeadm's control-plane images, in `kubeadm config images list` order.
 KUBEADM_IMAGES: tuple[str, ...] = (
@@ -123,6 +125,9 @@ def build(overrides: Mapping[str, Any] | None = None, root: Path | None = None) 
     images.extend(
         Image("gpu-smoke-test", image, _path_of(image)) for image in _smoke_test_images(base)
     )
+    # Pulled by GPU nodes from the cluster registry (role dcgm_exporter) on every site.
+    dcgm_exporter = str(value("dcgm_exporter_upstream_image"))
+    images.append(Image("dcgm-exporter", dcgm_exporter, _path_of(dcgm_exporter)))
     return Bundle(
         kubernetes_version=str(value("kubernetes_node_version")),
         apt_repository=str(value("kubernetes_node_apt_repo_url")),

@@ -1,6 +1,7 @@
 """The metrics endpoints as the inventory describes them, for the monitoring test modules.
 
-Shared by tests/infra/node_exporter and tests/infra/prometheus. Requests go from the test
+Shared by tests/infra/node_exporter, dcgm_exporter and prometheus (the `metrics` fixture of
+tests/infra/plugin.py). Requests go from the test
 process (the controller, which reaches every node's management address) straight to the
 endpoints, trusting only the cluster CA read from the management node. The generated
 passwords are read from the controller's secrets directory and never leave this process.

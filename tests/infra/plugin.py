@@ -1,4 +1,4 @@
-"""The `inventory` fixture of the testinfra modules, loaded as a pytest plugin.
+"""The `inventory` and `metrics` fixtures of the testinfra modules, loaded as a pytest plugin.
 
 The same modules verify a role in Molecule and a real cluster after
 `gpucluster verify`; expectations come from the Ansible inventory in use and the
@@ -23,6 +23,7 @@ import testinfra
 
 from gpucluster import role_settings
 from gpucluster.role_settings import MISSING, HostContext, HostSettings, RoleSettings
+from tests.infra.monitoring_helpers import Endpoints, endpoints
 
 # One renderer per (inventory, host): the inventory does not change while the tests read it.
 _SETTINGS: dict[tuple[str, str], HostSettings] = {}
@@ -140,6 +141,13 @@ class Inventory:
 @pytest.fixture
 def inventory(host: Any) -> Inventory:
     return Inventory(host)
+
+
+@pytest.fixture
+def metrics(inventory: Inventory) -> Endpoints:
+    """The cluster's metrics endpoints (tests/infra/monitoring_helpers.py), for the
+    node_exporter, dcgm_exporter and prometheus modules."""
+    return endpoints(inventory)
 
 
 CHANGES_STATE = "changes_state"

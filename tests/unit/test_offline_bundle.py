@@ -28,7 +28,7 @@ def _defaults(role: str) -> dict:
 
 
 def _copy_roles(tmp_path: Path) -> Path:
-    for role in ("containerd", "kubernetes_node", "kubernetes_control_plane"):
+    for role in ("containerd", "kubernetes_node", "kubernetes_control_plane", "dcgm_exporter"):
         shutil.copytree(ROOT / "roles" / role, tmp_path / "roles" / role)
     return tmp_path
 
@@ -53,6 +53,10 @@ def test_bundle_lists_the_pinned_packages_and_images():
     assert {"flannel", "flannel-cni-plugin", "nvidia-device-plugin", "gpu-smoke-test"} <= set(
         images
     )
+    tag = _defaults("dcgm_exporter")["dcgm_exporter_image_tag"]
+    assert images["dcgm-exporter"] == f"nvcr.io/nvidia/k8s/dcgm-exporter:{tag}"
+    paths = {i.component: i.registry_path for i in bundle.images}
+    assert paths["dcgm-exporter"] == f"nvidia/k8s/dcgm-exporter:{tag}"
 
 
 def test_bundle_pause_image_is_the_one_containerd_runs():

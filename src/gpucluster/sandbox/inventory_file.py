@@ -83,6 +83,10 @@ prometheus_node_down_for: 20s
 prometheus_alert_group_wait: 1s
 prometheus_alert_group_interval: 10s
 
+# The GPU nodes have no GPU and the registry holds no NVIDIA image: no DCGM
+# exporter (role dcgm_exporter says so) and no target for it.
+dcgm_exporter_enabled: false
+
 common_admin_users:
   - name: sandboxadmin
     ssh_keys:

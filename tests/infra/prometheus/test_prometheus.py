@@ -20,6 +20,8 @@ testinfra_hosts = ["ansible://management"]
 CONFIG_DIR = "/etc/prometheus"
 BACKUP_LABELS = {"source": "fs01", "node": "backup01"}
 BACKUP_SERIES = 'gpucluster_backup_last_success_timestamp_seconds{source="fs01", node="backup01"}'
+XID_LABELS = {"job": "dcgm", "node": "g1", "gpu": "0", "UUID": "GPU-0"}
+XID_SERIES = 'DCGM_FI_DEV_XID_ERRORS{job="dcgm", node="g1", gpu="0", UUID="GPU-0"}'
 CERTIFICATE_SERIES = (
     'gpucluster_certificate_expiry_timestamp_seconds{path="/x.crt", subject="CN=x", node="n1"}'
 )
@@ -72,10 +74,26 @@ def test_every_node_is_a_target_and_up(metrics, inventory):
     def up() -> dict[tuple[str, str], float]:
         return {
             (r["metric"]["job"], r["metric"]["node"]): float(r["value"][1])
-            for r in metrics.query("up")
+            for r in metrics.query('up{job=~"node|prometheus|alertmanager"}')
         }
 
     assert wait_for(lambda: up() == expected, timeout=3 * interval + 10), up()
+
+
+def test_gpu_nodes_with_the_dcgm_exporter_on_are_its_targets(metrics, inventory):
+    """Whether each exporter answers is tests/infra/dcgm_exporter's (it runs only with a
+    GPU); here, that Prometheus scrapes exactly the GPU nodes the inventory switched on."""
+    expected = {
+        name
+        for name in inventory.hosts_of("gpu")
+        if inventory.setting("cluster_dcgm_exporter_enabled", of=name)
+    }
+    interval = _seconds(inventory.setting("prometheus_scrape_interval"))
+
+    def targets() -> set[str]:
+        return {r["metric"]["node"] for r in metrics.query('up{job="dcgm"}')}
+
+    assert wait_for(lambda: targets() == expected, timeout=3 * interval + 10), targets()
 
 
 def test_the_overview_page_shows_every_node_to_operators_only(metrics, inventory):
@@ -207,6 +225,29 @@ def _rule_tests(inventory) -> dict:
                                     "description": "The certificate CN=x at /x.crt on n1 was not "
                                     "renewed: run gpucluster install (renewal happens within 30 "
                                     "days of expiry).",
+                                },
+                            }
+                        ],
+                    },
+                ],
+            },
+            {
+                # The driver reports XID 79 (GPU fell off the bus) for one GPU.
+                "interval": "1m",
+                "input_series": [{"series": XID_SERIES, "values": "0 0 79 79"}],
+                "alert_rule_test": [
+                    {"eval_time": "1m", "alertname": "GpuXidError"},
+                    {
+                        "eval_time": "2m",
+                        "alertname": "GpuXidError",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {"severity": "critical", **XID_LABELS},
+                                "exp_annotations": {
+                                    "summary": "GPU 0 on g1 reported XID 79",
+                                    "description": "The driver reported XID error 79 for GPU 0 "
+                                    "(GPU-0) on g1: look it up in NVIDIA's XID list; many need "
+                                    "the node drained and the GPU reset or replaced.",
                                 },
                             }
                         ],
