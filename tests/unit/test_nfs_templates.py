@@ -6,17 +6,13 @@ access rules that its own semantics make easy to get wrong."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLE = ROOT / "roles" / "nfs_server"
+from tests.unit.role_templates import render_templates
+
 TEMPLATES = ["gpucluster.exports", "nfs.conf", "ganesha.conf", "nfs-ganesha-service.conf"]
 
 CLUSTER = {
@@ -29,51 +25,9 @@ CLUSTER = {
     "cluster_users": [{"name": "alice", "uid": 10001, "projects": ["vision"]}],
 }
 
-PLAYBOOK = """---
-- name: Render the nfs_server templates
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars_files:
-    - {role}/../cluster/defaults/main.yml
-    - {role}/defaults/main.yml
-    - {role}/vars/main.yml
-  tasks:
-    - name: Render
-      ansible.builtin.template:
-        src: "{role}/templates/{{{{ item }}}}.j2"
-        dest: "{out}/{{{{ item }}}}"
-        mode: "0644"
-      loop: {templates}
-"""
-
 
 def render(tmp_path: Path, extra: dict) -> dict[str, str]:
-    out = tmp_path / "out"
-    out.mkdir()
-    playbook = tmp_path / "render.yml"
-    playbook.write_text(PLAYBOOK.format(role=ROLE, out=out, templates=json.dumps(TEMPLATES)))
-    variables = tmp_path / "vars.json"
-    variables.write_text(json.dumps({**extra, "ansible_python_interpreter": sys.executable}))
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            f"@{variables}",
-        ],
-        capture_output=True,
-        text=True,
-        # Outside the project: its ansible.cfg expects the CLI's fact cache dir.
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-        | {"ANSIBLE_NOCOLOR": "1"},
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return {name: (out / name).read_text() for name in TEMPLATES}
+    return render_templates("nfs_server", TEMPLATES, tmp_path, extra)
 
 
 @pytest.fixture(scope="module")
