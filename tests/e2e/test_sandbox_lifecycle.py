@@ -32,7 +32,7 @@ NEW_NODE = "gpu02"
 STRAGGLER = "login01"
 ADD_NODE_PLAY = "Existing nodes learn about the new nodes"
 TARGETS_PLAY = "Prometheus scrapes the new nodes, once they run their exporter"
-TARGETS_TASK = "Write the scrape targets of every node"
+TARGETS_TASK = "Write the scrape targets of every node and GPU node"
 
 
 def _add_node_plays(node: str) -> set[str]:
