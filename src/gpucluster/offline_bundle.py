@@ -1,5 +1,5 @@
-"""What an air-gapped site must provide to run Kubernetes and the GPU metrics: packages and
-images, with versions.
+"""What an air-gapped site must provide to run Kubernetes, the GPU metrics and MLflow:
+packages, images and Python wheels, with versions.
 
 Generated from the roles' own defaults (rendered with Ansible's templating, as
 Ansible itself would render them), so the list cannot drift from what the
@@ -40,6 +40,7 @@ KUBEADM_IMAGES: tuple[str, ...] = (
 )
 UPSTREAM_REGISTRY = "registry.k8s.io"
 SMOKE_TEST_POD = Path("roles/kubernetes_control_plane/files/nvidia-smi-pod.yml")
+MLFLOW_REQUIREMENTS = Path("roles/mlflow/files/requirements.txt")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Bundle:
     apt_repository: str
     packages: tuple[Package, ...]
     images: tuple[Image, ...]
+    python_requirements: tuple[str, ...]  # name==version, for mlflow_wheelhouse_dir
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +98,11 @@ def _path_of(image: str) -> str:
 def _smoke_test_images(root: Path) -> list[str]:
     pod = yaml.safe_load((root / SMOKE_TEST_POD).read_text())
     return [container["image"] for container in pod["spec"]["containers"]]
+
+
+def _pinned_requirements(root: Path) -> tuple[str, ...]:
+    lines = (root / MLFLOW_REQUIREMENTS).read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def build(overrides: Mapping[str, Any] | None = None, root: Path | None = None) -> Bundle:
@@ -133,6 +140,7 @@ def build(overrides: Mapping[str, Any] | None = None, root: Path | None = None) 
         apt_repository=str(value("kubernetes_node_apt_repo_url")),
         packages=packages,
         images=tuple(images),
+        python_requirements=_pinned_requirements(base),
     )
 
 
@@ -150,6 +158,12 @@ def as_text(bundle: Bundle) -> str:
     ]
     width = max(len(i.component) for i in bundle.images)
     lines += [f"  {i.component:<{width}}  {i.image}  ->  {i.registry_path}" for i in bundle.images]
+    lines += [
+        "",
+        "Python wheels for MLflow (a directory on the management node for mlflow_wheelhouse_dir;",
+        f"pip download --only-binary=:all: --no-deps -r {MLFLOW_REQUIREMENTS}):",
+    ]
+    lines += [f"  {requirement}" for requirement in bundle.python_requirements]
     return "\n".join(lines) + "\n"
 
 

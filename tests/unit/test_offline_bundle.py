@@ -28,7 +28,13 @@ def _defaults(role: str) -> dict:
 
 
 def _copy_roles(tmp_path: Path) -> Path:
-    for role in ("containerd", "kubernetes_node", "kubernetes_control_plane", "dcgm_exporter"):
+    for role in (
+        "containerd",
+        "kubernetes_node",
+        "kubernetes_control_plane",
+        "dcgm_exporter",
+        "mlflow",
+    ):
         shutil.copytree(ROOT / "roles" / role, tmp_path / "roles" / role)
     return tmp_path
 
@@ -57,6 +63,9 @@ def test_bundle_lists_the_pinned_packages_and_images():
     assert images["dcgm-exporter"] == f"nvcr.io/nvidia/k8s/dcgm-exporter:{tag}"
     paths = {i.component: i.registry_path for i in bundle.images}
     assert paths["dcgm-exporter"] == f"nvidia/k8s/dcgm-exporter:{tag}"
+    mlflow = _defaults("mlflow")["mlflow_version"]
+    assert f"mlflow[auth]=={mlflow}" in bundle.python_requirements
+    assert all("==" in line for line in bundle.python_requirements)
 
 
 def test_bundle_pause_image_is_the_one_containerd_runs():
