@@ -287,10 +287,10 @@ def test_top_shows_every_node_up(gpucluster, sandbox_inventory):
 
 class _OverviewRows(HTMLParser):
     """The overview page's rows: {(table id, row key): {cell class: text}}, where the key
-    is the row's data-node, data-probe, data-source, data-project and data-user attributes
-    that it has, joined with "/" (for example "gpu01/ldap")."""
+    is the row's data-node, data-probe, data-source and data-name (a project or user)
+    attributes that it has, joined with "/" (for example "gpu01/ldap")."""
 
-    KEYS = ("data-node", "data-probe", "data-source", "data-project", "data-user")
+    KEYS = ("data-node", "data-probe", "data-source", "data-name")
 
     def __init__(self) -> None:
         super().__init__()
