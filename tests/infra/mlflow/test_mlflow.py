@@ -1,17 +1,23 @@
 """Role mlflow, on the management node: the tracking server answers over HTTPS from the
-cluster CA on the management address only, PostgreSQL only on loopback; anonymous clients
-are refused; an account logs a run (parameter, metric, artifact) with the real MLflow client
-and reads it back, another account cannot read it, the administrator can."""
+cluster CA on the management address only, PostgreSQL only on loopback. A project member
+logs a run (parameter, metric, artifact) with the real MLflow client and reads it back;
+another member of the project reads and writes it; a member of another project, a locked
+user and anonymous clients cannot; the admin can. Experiments stay inside their project,
+and only admins manage accounts and grants."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 testinfra_hosts = ["ansible://management"]
 
@@ -69,20 +75,239 @@ def test_only_tls_clients_that_trust_the_cluster_ca_get_an_answer(host, server):
         urllib.request.urlopen(health.replace("https://", "http://"), timeout=10).read()
 
 
-def test_accounts_log_runs_and_read_only_what_they_may(host, server):
-    result = host.run(
-        'bash -c \'set -a; . %s; set +a; exec %s/bin/python -c "$0" "$@"\' %s %s %s',
-        server["env"],
-        server["venv"],
-        PROBE,
-        server["url"],
-        server["ca"],
+@dataclass(frozen=True)
+class Cast:
+    """Who plays which part, picked from the people declaration (cluster_users).
+
+    A member of `project` logs; a `teammate` (same project, may be absent) reads and writes;
+    an `outsider` (another project only) cannot; an `admin` reads everything; a `locked` user
+    is refused. Parts nobody in the declaration can play are skipped, and say so.
+    """
+
+    project: str
+    member: str
+    outsider: str
+    outsider_project: str
+    teammate: str | None
+    admin: str | None
+    locked: str | None
+
+
+def _cast(users: list[dict]) -> Cast | None:
+    active = [u for u in users if not u.get("locked")]
+    plain = [u for u in active if not u.get("admin")]
+    for member in plain:
+        for project in member.get("projects", []):
+            outsiders = [u for u in plain if u.get("projects") and project not in u["projects"]]
+            if not outsiders:
+                continue
+            mates = [
+                u["name"] for u in plain if u is not member and project in u.get("projects", [])
+            ]
+            admins = [u["name"] for u in active if u.get("admin")]
+            locked = [u["name"] for u in users if u.get("locked")]
+            return Cast(
+                project=project,
+                member=member["name"],
+                outsider=outsiders[0]["name"],
+                outsider_project=outsiders[0]["projects"][0],
+                teammate=mates[0] if mates else None,
+                admin=admins[0] if admins else None,
+                locked=locked[0] if locked else None,
+            )
+    return None
+
+
+class Accounts:
+    """The declared people's MLflow logins (from the controller's secrets) and REST calls."""
+
+    def __init__(self, inventory, server: dict[str, str], ca_file: Path) -> None:
+        self.url = server["url"]
+        self.ca = str(ca_file)
+        self.password_dir = Path(inventory.setting("mlflow_user_password_dir"))
+
+    def has_login(self, name: str) -> bool:
+        return (self.password_dir / f"{name}.password").exists()
+
+    def login(self, name: str) -> tuple[str, str]:
+        return name, (self.password_dir / f"{name}.password").read_text().split()[0]
+
+    def call(self, who: str | None, method: str, path: str, **body) -> requests.Response:
+        auth = self.login(who) if who else None
+        if method == "GET":
+            return requests.get(
+                f"{self.url}{path}", params=body, auth=auth, verify=self.ca, timeout=30
+            )
+        return requests.post(f"{self.url}{path}", json=body, auth=auth, verify=self.ca, timeout=30)
+
+
+@pytest.fixture
+def cast(inventory) -> Cast:
+    picked = _cast(list(inventory.resolved("cluster_users", []) or []))
+    if picked is None:
+        pytest.skip("not run: the declaration has no two unlocked users in different projects")
+    return picked
+
+
+@pytest.fixture
+def accounts(host, inventory, server, tmp_path) -> Accounts:
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(host.file(server["ca"]).content_string)
+    return Accounts(inventory, server, ca_file)
+
+
+@pytest.fixture(scope="module")
+def cleanups() -> Iterator[list]:
+    """Calls that undo what this module's tests made on the server, run at its end."""
+    undo: list = []
+    yield undo
+    for call in undo:
+        call()
+
+
+@pytest.fixture(scope="module")
+def logged_runs() -> dict:
+    return {}
+
+
+@pytest.fixture
+def logged_run(host, server, accounts, cast, cleanups, logged_runs) -> dict:
+    """The member logs a run with the real MLflow client on the node, their login in a
+    private home (0700, on tmpfs) as on a login node: once per module; the experiment is
+    deleted at the end."""
+    if host.backend.host in logged_runs:
+        return logged_runs[host.backend.host]
+    name, password = accounts.login(cast.member)
+    home = f"/run/gpucluster-mlflow-probe-{secrets.token_hex(4)}"
+    # The password travels in a 0600 file (copy hides its content), never a command line.
+    host.run_expect([0], "install -d -m 0700 %s", home)
+    host.ansible("copy", f"content='{password}' dest={home}/password mode=0600", check=False)
+    experiment = f"{cast.project}/verify-{secrets.token_hex(4)}"
+    login_file = (
+        'umask 077; mkdir -p "$HOME/.mlflow"; printf "[mlflow]\\n'
+        'mlflow_tracking_username = %s\\nmlflow_tracking_password = %s\\n" '
+        '"$1" "$(cat "$HOME/password")" > "$HOME/.mlflow/credentials"'
     )
+    try:
+        result = host.run(
+            "HOME=%s MLFLOW_TRACKING_URI=%s MLFLOW_TRACKING_SERVER_CERT_PATH=%s "
+            "bash -c %s %s %s %s",
+            home,
+            server["url"],
+            server["ca"],
+            f'{login_file}; exec {server["venv"]}/bin/python -c "$0" log "$2"',
+            PROBE,
+            name,
+            experiment,
+        )
+    finally:
+        host.run("rm -rf %s", home)
     assert result.rc == 0, result.stderr[-3000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["param"] == "0.01" and outcome["metric"] == 0.25, outcome
-    assert outcome["artifact_sha256"] == outcome["expected_sha256"], outcome
-    assert outcome["anonymous_reads_run"] == 401, outcome
-    assert outcome["other_reads_run"] == 403, outcome
-    assert outcome["other_reads_artifact"] == 403, outcome
-    assert outcome["admin_reads_run"] == 200, outcome
+    logged = {"experiment": experiment, **json.loads(result.stdout.strip().splitlines()[-1])}
+    cleanups.append(
+        lambda: accounts.call(
+            cast.member, "POST", "/api/2.0/mlflow/experiments/delete",
+            experiment_id=logged["experiment_id"],
+        )
+    )  # fmt: skip
+    logged_runs[host.backend.host] = logged
+    return logged
+
+
+def test_a_member_logs_a_run_with_the_real_client(logged_run):
+    assert logged_run["param"] == "0.01" and logged_run["metric"] == 0.25, logged_run
+    assert logged_run["artifact_sha256"] == logged_run["expected_sha256"], logged_run
+
+
+GET_RUN = "/api/2.0/mlflow/runs/get"
+
+
+def test_other_projects_and_anonymous_clients_cannot_read_it(accounts, cast, logged_run):
+    run = {"run_id": logged_run["run_id"]}
+    artifact = (
+        f"/api/2.0/mlflow-artifacts/artifacts/{logged_run['experiment_id']}/"
+        f"{logged_run['run_id']}/artifacts/result.txt"
+    )
+    codes = {
+        "outsider reads the run": accounts.call(cast.outsider, "GET", GET_RUN, **run),
+        "outsider reads the artifact": accounts.call(cast.outsider, "GET", artifact),
+        "anonymous reads the run": accounts.call(None, "GET", GET_RUN, **run),
+    }
+    assert {what: answer.status_code for what, answer in codes.items()} == {
+        "outsider reads the run": 403,
+        "outsider reads the artifact": 403,
+        "anonymous reads the run": 401,
+    }, (cast, {what: answer.status_code for what, answer in codes.items()})
+    searched = accounts.call(
+        cast.outsider, "POST", "/api/2.0/mlflow/experiments/search", max_results=1000
+    )
+    assert searched.status_code == 200, searched.text[:300]
+    seen = {e["name"] for e in searched.json().get("experiments", [])}
+    assert logged_run["experiment"] not in seen
+
+
+def test_a_teammate_reads_and_writes_it(accounts, cast, logged_run):
+    if not cast.teammate:
+        pytest.skip(f"not executed here: {cast.project} has one member only")
+    run = {"run_id": logged_run["run_id"]}
+    read = accounts.call(cast.teammate, "GET", GET_RUN, **run)
+    assert read.status_code == 200, read.text[:300]
+    metric = {"key": "loss", "value": 0.2, "timestamp": 0, **run}
+    logged = accounts.call(cast.teammate, "POST", "/api/2.0/mlflow/runs/log-metric", **metric)
+    assert logged.status_code == 200, logged.text[:300]
+
+
+def test_a_locked_users_login_is_refused(accounts, cast, logged_run):
+    if not (cast.locked and accounts.has_login(cast.locked)):
+        pytest.skip("not executed here: nobody locked once had a login (a generated password)")
+    answer = accounts.call(cast.locked, "GET", GET_RUN, run_id=logged_run["run_id"])
+    assert answer.status_code == 401, answer.text[:300]
+
+
+def test_an_admin_reads_it(accounts, cast, logged_run):
+    if not cast.admin:
+        pytest.skip("not executed here: no user is declared admin")
+    answer = accounts.call(cast.admin, "GET", GET_RUN, run_id=logged_run["run_id"])
+    assert answer.status_code == 200, answer.text[:300]
+
+
+def test_experiments_stay_inside_their_project(accounts, cast, logged_run, cleanups):
+    create = "/api/2.0/mlflow/experiments/create"
+    tag = secrets.token_hex(4)
+    mine, theirs = cast.project, cast.outsider_project
+    attempts = {
+        "outsider creates in the project": (cast.outsider, create, {"name": f"{mine}/{tag}"}),
+        "member creates in another project": (cast.member, create, {"name": f"{theirs}/{tag}"}),
+        "member creates outside projects": (cast.member, create, {"name": f"verify-{tag}"}),
+        "member moves the experiment away": (
+            cast.member, "/api/2.0/mlflow/experiments/update",
+            {"experiment_id": logged_run["experiment_id"], "new_name": f"{theirs}/{tag}"},
+        ),
+        "member shares it with the outsider": (
+            cast.member, "/api/3.0/mlflow/users/permissions/grant",
+            {"username": cast.outsider, "resource_type": "experiment",
+             "resource_id": logged_run["experiment_id"], "permission": "READ"},
+        ),
+        "member makes an account": (
+            cast.member, "/api/2.0/mlflow/users/create",
+            {"username": f"x{tag}", "password": secrets.token_urlsafe(24)},
+        ),
+        "outsider creates in their own project": (
+            cast.outsider, create, {"name": f"{theirs}/{tag}"},
+        ),
+    }  # fmt: skip
+    answers = {
+        what: accounts.call(who, "POST", path, **body)
+        for what, (who, path, body) in attempts.items()
+    }
+    codes = {what: answer.status_code for what, answer in answers.items()}
+    assert codes == {what: 403 for what in attempts} | {
+        "outsider creates in their own project": 200
+    }, {what: (answer.status_code, answer.text[:200]) for what, answer in answers.items()}
+    created = answers["outsider creates in their own project"].json()["experiment_id"]
+    cleanups.append(
+        lambda: accounts.call(
+            cast.outsider, "POST", "/api/2.0/mlflow/experiments/delete", experiment_id=created
+        )
+    )
+    assert "one of your projects" in answers["outsider creates in the project"].text
