@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import pytest
+import yaml
 
 from gpucluster.cli import build_parser, main
 from gpucluster.commands import backup
@@ -15,6 +19,9 @@ from gpucluster.commands.backup import (
     restore_extravars,
 )
 from gpucluster.inventory import load_cluster
+from gpucluster.run_result import RunResult
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -112,9 +119,65 @@ def test_bad_path_is_refused_before_any_playbook(inventory, no_playbooks, capsys
     assert "must be absolute" in capsys.readouterr().out
 
 
-def test_bad_snapshot_is_refused_before_restore_ldap(inventory, no_playbooks, capsys):
-    assert main(["backup", "restore-ldap", "-i", str(inventory), "--snapshot", "a b"]) == 2
+@pytest.mark.parametrize("action", ["restore-ldap", "restore-mlflow"])
+def test_bad_snapshot_is_refused_before_a_service_restore(inventory, no_playbooks, capsys, action):
+    assert main(["backup", action, "-i", str(inventory), "--snapshot", "a b"]) == 2
     assert "--snapshot" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("action", "playbook"),
+    [("restore-ldap", "ldap-restore.yml"), ("restore-mlflow", "mlflow-restore.yml")],
+)
+def test_a_service_restore_runs_its_playbook_with_the_archive_and_a_private_workdir(
+    inventory, monkeypatch, action, playbook
+):
+    seen = []
+
+    def fake_run(_console, title, request):
+        workdir = Path(request.extravars["backup_restore_workdir"])
+        seen.append((title, request, stat.S_IMODE(workdir.parent.stat().st_mode)))
+        result = RunResult(run_dir=Path("/r"), status="successful", rc=0, elapsed_s=0.0)
+        result.judge()
+        return result
+
+    monkeypatch.setattr(backup, "run_with_progress", fake_run)
+    snapshot = "mgmt01-2026-01-02T03:04:05Z"
+    assert main(["backup", action, "-i", str(inventory), "--snapshot", snapshot]) == 0
+    [(title, request, mode)] = seen
+    assert title == request.command_name == f"backup {action}"
+    assert request.playbook == playbook
+    assert (ROOT / "playbooks" / playbook).is_file()
+    assert request.extravars["backup_restore_snapshot"] == snapshot
+    assert mode == 0o700
+    # The scratch directory (and any tar left in it) is gone once the command returns.
+    assert not Path(request.extravars["backup_restore_workdir"]).exists()
+
+
+def test_mlflow_settings_read_outside_role_mlflow_fall_back_to_its_defaults():
+    """backup_client and the restore playbook do not see role mlflow's defaults (nor the
+    restore backup_client's): where the inventory does not set a setting, their fallbacks
+    must be those defaults, or the backup and the restore miss MLflow's data."""
+    mlflow = yaml.safe_load((ROOT / "roles" / "mlflow" / "defaults" / "main.yml").read_text())
+    client_defaults = (ROOT / "roles" / "backup_client" / "defaults" / "main.yml").read_text()
+    client_vars = (ROOT / "roles" / "backup_client" / "vars" / "main.yml").read_text()
+    client = yaml.safe_load(client_defaults)
+    restore = (ROOT / "playbooks" / "mlflow-restore.yml").read_text()
+    assert f"mlflow_data_dir | default('{mlflow['mlflow_data_dir']}')" in client_defaults
+    assert "mlflow_artifacts_destination | default((mlflow_data_dir" in client_defaults
+    for name in ("mlflow_database", "mlflow_auth_database"):
+        assert f"{name} | default('{mlflow[name]}')" in client_vars
+    names = ("mlflow_data_dir", "mlflow_config_dir", "mlflow_database", "mlflow_auth_database")
+    for name in (*names, "mlflow_database_user"):
+        assert f"{name} | default('{mlflow[name]}')" in restore
+    assert mlflow["mlflow_artifacts_destination"] == "{{ mlflow_data_dir }}/artifacts"
+    assert "mlflow_artifacts_destination | default(mlflow_restore_data_dir ~ '/artifacts')" in (
+        restore
+    )
+    listen = mlflow["mlflow_listen_address"].removeprefix("{{ ").removesuffix(" }}")
+    assert f"mlflow_listen_address | default({listen})" in restore
+    dump_dir = client["backup_client_mlflow_dump_dir"]
+    assert f"backup_client_mlflow_dump_dir | default('{dump_dir}')" in restore
 
 
 def test_invalid_inventory_stops_before_any_playbook(inventory, no_playbooks, capsys):
@@ -145,6 +208,7 @@ def test_backup_actions_parse():
     assert parser.parse_args(["backup", "run"]).backup_action == "run"
     assert parser.parse_args(["backup", "list"]).backup_action == "list"
     assert parser.parse_args(["backup", "restore-ldap"]).snapshot is None
+    assert parser.parse_args(["backup", "restore-mlflow", "--snapshot", "s2"]).snapshot == "s2"
 
 
 def test_created_archives_are_the_new_names_per_source():

@@ -4,11 +4,14 @@ The backups themselves are roles backup_server (borg repositories on the
 backup host, filled by a scheduled pull) and backup_client (a read-only key
 on every source). These commands drive their playbooks:
 
-- `run`: the LDAP dump, then the pull, now; reports the archives created.
+- `run`: the LDAP and MLflow dumps, then the pull, now; reports the archives
+  created.
 - `list`: every source's archives.
 - `restore --source HOST:PATH --to HOST:PATH [--snapshot ID]`: one path of
   an archive back onto a host, through the controller.
 - `restore-ldap [--snapshot ID]`: the LDAP directory back to a dump.
+- `restore-mlflow [--snapshot ID]`: MLflow's databases back to their dumps
+  and its artifacts to the same archive's.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from gpucluster.untrusted import TEMPLATE_MESSAGE, template_marker
 
 RUN_PLAYBOOK = "backup-run.yml"
 LIST_PLAYBOOK = "backup-list.yml"
+# The restores of a service from its dump: `backup ACTION` runs this playbook, which
+# takes only the archive (--snapshot) and the controller's scratch directory.
+SERVICE_RESTORES = {"restore-ldap": "ldap-restore.yml", "restore-mlflow": "mlflow-restore.yml"}
 # Tasks of those playbooks whose results the output is made of (a unit test ties them).
 ARCHIVES_BEFORE = "Archives before the run"
 ARCHIVES_AFTER = "Archives after the run"
@@ -207,13 +213,15 @@ def _restore(args: argparse.Namespace, console: Console, path: Path, cluster: Cl
         return _run_restore(console, path, "backup-restore.yml", "backup restore", extravars)
 
 
-def _restore_ldap(args: argparse.Namespace, console: Console, path: Path) -> int:
+def _restore_service(args: argparse.Namespace, console: Console, path: Path) -> int:
+    """`restore-ldap`, `restore-mlflow`: the playbook knows every path; only the archive varies."""
     with _workdir() as workdir:
         extravars: dict[str, Any] = {
             "backup_restore_snapshot": check_snapshot(args.snapshot),
             "backup_restore_workdir": str(workdir),
         }
-        return _run_restore(console, path, "ldap-restore.yml", "backup restore-ldap", extravars)
+        playbook = SERVICE_RESTORES[args.backup_action]
+        return _run_restore(console, path, playbook, f"backup {args.backup_action}", extravars)
 
 
 def _run_restore(
@@ -238,7 +246,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             return _list(args, console, path)
         if args.backup_action == "restore":
             return _restore(args, console, path, cluster)
-        return _restore_ldap(args, console, path)
+        return _restore_service(args, console, path)
     except BadRequest as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return EXIT_BAD_INPUT
@@ -253,7 +261,7 @@ def add_parser(commands: Any, add_inventory_option: Any) -> None:
     """Register `backup` and its actions on the CLI's subcommand parser."""
     parser = commands.add_parser("backup", help="run, list and restore the cluster's backups")
     actions = parser.add_subparsers(dest="backup_action", required=True, metavar="ACTION")
-    p = actions.add_parser("run", help="dump LDAP and pull every source now; report archives")
+    p = actions.add_parser("run", help="dump LDAP and MLflow, pull every source; report archives")
     add_inventory_option(p)
     p = actions.add_parser("list", help="every source's archives (snapshot ids)")
     add_inventory_option(p)
@@ -263,6 +271,11 @@ def add_parser(commands: Any, add_inventory_option: Any) -> None:
     p.add_argument("--snapshot", metavar="ID", help="archive name (default: the newest)")
     add_inventory_option(p)
     p = actions.add_parser("restore-ldap", help="reload the LDAP directory from a dump")
+    p.add_argument("--snapshot", metavar="ID", help="archive name (default: the newest)")
+    add_inventory_option(p)
+    p = actions.add_parser(
+        "restore-mlflow", help="reload MLflow's databases from their dumps, and its artifacts"
+    )
     p.add_argument("--snapshot", metavar="ID", help="archive name (default: the newest)")
     add_inventory_option(p)
     parser.set_defaults(handler=run, lock=lock_policy)

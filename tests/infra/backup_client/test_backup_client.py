@@ -244,19 +244,23 @@ def test_source_holds_no_key_authorized_on_the_backup_host(host, backup):
     assert not blobs & set(authorized)
 
 
-def test_ldap_dump(host, inventory):
-    if not inventory.setting("backup_client_ldap_dump"):
-        pytest.skip(f"not executed here: no LDAP dump configured on {inventory.name}")
-    calendar = inventory.setting("backup_client_ldap_dump_on_calendar")
-    assert host.run("systemctl is-enabled gpucluster-ldap-dump.timer").stdout.strip() == "enabled"
+def _timer_enabled_on(host, timer: str, calendar: str) -> None:
+    assert host.run("systemctl is-enabled %s", timer).stdout.strip() == "enabled"
     normalised = next(
         line.split(":", 1)[1].strip()
         for line in host.check_output("systemd-analyze calendar %s", calendar).splitlines()
         if "Normalized form" in line
     )
     assert f"OnCalendar={normalised} ;" in host.check_output(
-        "systemctl show gpucluster-ldap-dump.timer -p TimersCalendar"
+        "systemctl show %s -p TimersCalendar", timer
     )
+
+
+def test_ldap_dump(host, inventory):
+    if not inventory.setting("backup_client_ldap_dump"):
+        pytest.skip(f"not executed here: no LDAP dump configured on {inventory.name}")
+    calendar = inventory.setting("backup_client_ldap_dump_on_calendar")
+    _timer_enabled_on(host, "gpucluster-ldap-dump.timer", calendar)
     dump_dir = inventory.setting("backup_client_ldap_dump_dir")
     assert host.file(dump_dir).mode == 0o700
     ran = host.run("systemctl start gpucluster-ldap-dump.service")
@@ -270,3 +274,24 @@ def test_ldap_dump(host, inventory):
         assert dump.mode == 0o600 and dump.user == "root"
         live = host.check_output(f"slapcat -n {database} | grep -c '^dn:'")
         assert host.check_output("grep -c '^dn:' %s", dump.path) == live
+
+
+def test_mlflow_dump(host, inventory):
+    if not inventory.setting("backup_client_mlflow_dump"):
+        pytest.skip(f"not executed here: no MLflow dump configured on {inventory.name}")
+    calendar = inventory.setting("backup_client_mlflow_dump_on_calendar")
+    _timer_enabled_on(host, "gpucluster-mlflow-dump.timer", calendar)
+    dump_dir = inventory.setting("backup_client_mlflow_dump_dir")
+    assert host.file(dump_dir).mode == 0o700
+    ran = host.run("systemctl start gpucluster-mlflow-dump.service")
+    assert ran.rc == 0
+    if not host.file("/etc/systemd/system/gpucluster-mlflow.service").exists:
+        log = host.check_output("journalctl -u gpucluster-mlflow-dump.service -n 5 -o cat")
+        assert "MLflow dump skipped" in log
+        pytest.skip(f"not executed here: MLflow is not installed on {host.backend.host}")
+    for database in inventory.setting("backup_client_mlflow_databases"):
+        dump = host.file(f"{dump_dir}/{database}.dump")
+        assert dump.mode == 0o600 and dump.user == "root"
+        # A pg_dump archive of that database (pg_restore reads its table of contents).
+        listed = host.check_output("pg_restore --list %s", dump.path)
+        assert f"dbname: {database}" in listed
