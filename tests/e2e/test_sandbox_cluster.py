@@ -8,6 +8,7 @@ shrinking the cluster follow in test_sandbox_lifecycle.py on the same sandbox.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -16,6 +17,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 from gpucluster.sandbox.layout import CLUSTER_DOMAIN
@@ -24,14 +26,18 @@ from tests.e2e.conftest import ORIGINAL_NODES, ROOT, SANDBOX_MANAGEMENT_ADDRESS,
 from tests.infra.monitoring_helpers import WEBHOOK_RECEIVER, received_alerts, wait_for
 
 ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
+MLFLOW_PROBE = (
+    Path(__file__).parents[1] / "infra" / "mlflow" / "mlflow_client_probe.py"
+).read_text(encoding="utf-8")
+MLFLOW_PYTHON = "/opt/mlflow/bin/python"
 REGISTRY_PROBE = (
     Path(__file__).parents[1] / "infra" / "registry" / "registry_login_probe.py"
 ).read_text(encoding="utf-8")
 SERVICE_PROBES = {(node, "ldap") for node in ORIGINAL_NODES} | {
-    (node, probe) for node in ("login01", "gpu01") for probe in ("registry", "nfs")
+    (node, probe) for node in ("login01", "gpu01") for probe in ("registry", "mlflow", "nfs")
 }
 """(node, probe): every node binds to the directory; login and GPU nodes also reach the
-registry and the file server."""
+registry, MLflow and the file server."""
 NO_SUCH_MANIFEST = "/v2/gpucluster-test/none/manifests/sha256:" + "0" * 64
 
 
@@ -185,6 +191,32 @@ def test_people_cannot_join_the_local_admin_group(gpucluster, sandbox_inventory,
     assert _ssh(state_dir, "eve", "login01", "id").returncode != 0
 
 
+def _mlflow_as(state_dir: Path, user: str, action: str, argument: str) -> dict:
+    """MLflow's client probe run by `user` on login01, over SSH with their own key: their
+    login (~/.mlflow/credentials), the server's address and its CA come from the node."""
+    command = shlex.join([MLFLOW_PYTHON, "-c", MLFLOW_PROBE, action, argument])
+    result = _ssh(state_dir, user, "login01", command)
+    assert result.returncode == 0, (user, result.stderr[-2000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def mlflow_run(sandbox_inventory, state_dir) -> dict:
+    """alice (vision) logs a run from the login node with the real MLflow client."""
+    return _mlflow_as(state_dir, "alice", "log", f"vision/e2e-{int(time.time())}")
+
+
+def test_project_members_log_to_mlflow_and_only_the_project_reads(mlflow_run, state_dir):
+    assert mlflow_run["param"] == "0.01" and mlflow_run["metric"] == 0.25, mlflow_run
+    assert mlflow_run["artifact_sha256"] == mlflow_run["expected_sha256"], mlflow_run
+    assert _mlflow_as(state_dir, "bob", "read", mlflow_run["run_id"]) == {"status": 403}
+    assert _mlflow_as(state_dir, "carol", "read", mlflow_run["run_id"]) == {
+        "status": 200,
+        "metric": 0.25,
+        "artifact_sha256": mlflow_run["expected_sha256"],
+    }
+
+
 def test_user_and_project_commands_reach_every_node(gpucluster, sandbox_inventory, state_dir):
     dave_key = state_dir / "sandbox" / "users" / "dave"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(dave_key)], check=True)
@@ -224,6 +256,21 @@ def test_user_and_project_commands_reach_every_node(gpucluster, sandbox_inventor
     assert _registry_as(state_dir, "bob", "GET") == "200"
 
 
+def _alice_reads_with_her_stored_login(run_id: str) -> dict:
+    """alice is locked (no shell): her stored MLflow login, sent by the client as her."""
+    result = docker_exec(
+        "login01", "sh", "-c",
+        "set -a; . /etc/environment; exec runuser -u alice -- "
+        + shlex.join([MLFLOW_PYTHON, "-c", MLFLOW_PROBE, "read", run_id]),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_locked_user_is_refused_by_mlflow(mlflow_run):
+    assert _alice_reads_with_her_stored_login(mlflow_run["run_id"]) == {"status": 401}
+
+
 def test_backup_run_and_restore_through_the_cli(gpucluster, sandbox_inventory):
     inventory = str(sandbox_inventory)
     original = "/srv/nfs/home/bob/results.csv"
@@ -248,6 +295,41 @@ def test_backup_run_and_restore_through_the_cli(gpucluster, sandbox_inventory):
 
 def _values_by(prometheus, promql: str, label: str) -> dict[str, float]:
     return {r["metric"][label]: float(r["value"][1]) for r in prometheus.query(promql)}
+
+
+def _drop_run_rows(run_id: str) -> None:
+    """Delete the run from MLflow's database on mgmt01: its row and every row naming it."""
+    sql = f"""
+    DO $$DECLARE t text; BEGIN
+      FOR t IN SELECT table_name FROM information_schema.columns
+               WHERE table_schema = 'public' AND column_name = 'run_uuid' AND table_name <> 'runs'
+      LOOP EXECUTE format('DELETE FROM %I WHERE run_uuid = %L', t, '{run_id}'); END LOOP;
+      DELETE FROM runs WHERE run_uuid = '{run_id}';
+    END$$;"""
+    dropped = docker_exec(
+        "mgmt01", "runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1",
+        "--dbname", "mlflow", "--command", sql,
+    )  # fmt: skip
+    assert dropped.returncode == 0, dropped.stderr
+
+
+def test_mlflow_restore_brings_a_dropped_run_back(
+    gpucluster, sandbox_inventory, state_dir, mlflow_run
+):
+    """`backup run` (the test before) dumped MLflow's databases; the run's rows go, the
+    restore brings the run back with its metric and artifact, and alice stays locked."""
+    run_id = mlflow_run["run_id"]
+    _drop_run_rows(run_id)
+    assert _mlflow_as(state_dir, "carol", "read", run_id)["status"] == 404
+    restored = gpucluster("backup", "restore-mlflow", "-i", str(sandbox_inventory))
+    assert restored.rc == 0, restored.output
+    assert _mlflow_as(state_dir, "carol", "read", run_id) == {
+        "status": 200,
+        "metric": 0.25,
+        "artifact_sha256": mlflow_run["expected_sha256"],
+    }
+    # The dump holds alice's account from before her lock; the restore does not revive it.
+    assert _alice_reads_with_her_stored_login(run_id) == {"status": 401}
 
 
 def test_prometheus_scrapes_every_node_and_sees_the_backups(prometheus):

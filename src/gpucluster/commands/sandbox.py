@@ -12,6 +12,7 @@ from gpucluster.host_keys import HostKey, HostKeyError, fingerprints
 from gpucluster.sandbox import cluster
 from gpucluster.sandbox.engine import EngineError
 from gpucluster.sandbox.nodes import SandboxError
+from gpucluster.sandbox.wheelhouse import WheelhouseError
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
@@ -93,6 +94,6 @@ ACTIONS = {
 def run(args: argparse.Namespace, console: Console) -> int:
     try:
         return ACTIONS[args.sandbox_action](args, console)
-    except (SandboxError, EngineError, HostKeyError, ValueError) as error:
+    except (SandboxError, EngineError, HostKeyError, WheelhouseError, ValueError) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
         return EXIT_FAILED

@@ -18,6 +18,7 @@ from gpucluster.sandbox.host_limits import raise_inotify_instances
 from gpucluster.sandbox.image import ensure_image
 from gpucluster.sandbox.inventory_file import SANDBOX_USERS, write_inventory
 from gpucluster.sandbox.layout import SandboxNode, gpu_node, initial_nodes, node_named
+from gpucluster.sandbox.wheelhouse import ensure_wheelhouse
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def up(gpu_nodes: int, report: Callable[[str], None] = lambda _: None) -> Path:
         user: _ensure_key(state.user_key(user), f"{user}@gpucluster-sandbox")
         for user in SANDBOX_USERS
     }
+    ensure_wheelhouse()
     node_ops.ensure_networks(client)
     planned = initial_nodes(gpu_nodes)
     booted = _boot_all(client, planned, public_key)

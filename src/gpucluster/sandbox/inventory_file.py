@@ -13,6 +13,7 @@ from gpucluster.sandbox.layout import (
     STORAGE_NETWORK,
     SandboxNode,
 )
+from gpucluster.sandbox.wheelhouse import NODE_PATH as WHEELHOUSE_NODE_PATH
 
 
 def render_hosts(nodes: list[SandboxNode], macs: dict[str, str]) -> str:
@@ -82,6 +83,10 @@ prometheus_evaluation_interval: 10s
 prometheus_node_down_for: 20s
 prometheus_alert_group_wait: 1s
 prometheus_alert_group_interval: 10s
+
+# MLflow's pinned wheels, downloaded on this machine and mounted read-only
+# into every node (the nodes reach no package index).
+mlflow_wheelhouse_dir: {WHEELHOUSE_NODE_PATH}
 
 # The GPU nodes have no GPU and the registry holds no NVIDIA image: no DCGM
 # exporter (role dcgm_exporter says so) and no target for it.

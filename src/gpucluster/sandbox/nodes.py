@@ -26,6 +26,8 @@ from gpucluster.sandbox.layout import (
     STORAGE_NETWORK,
     SandboxNode,
 )
+from gpucluster.sandbox.wheelhouse import NODE_PATH as WHEELHOUSE_NODE_PATH
+from gpucluster.sandbox.wheelhouse import wheelhouse_dir
 
 BOOT_TIMEOUT_S = 90
 
@@ -65,7 +67,11 @@ def create_node(client: docker.DockerClient, node: SandboxNode, public_key: str)
         cap_add=["SYS_ADMIN", "NET_ADMIN", "DAC_READ_SEARCH"],
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         cgroupns="host",
-        binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+        binds={
+            "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+            # MLflow's wheels (sandbox/wheelhouse.py): the nodes reach no package index.
+            str(wheelhouse_dir()): {"bind": WHEELHOUSE_NODE_PATH, "mode": "ro"},
+        },
         tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
     )
     networking = api.create_networking_config(
