@@ -256,19 +256,27 @@ def _timer_enabled_on(host, timer: str, calendar: str) -> None:
     )
 
 
-def test_ldap_dump(host, inventory):
-    if not inventory.setting("backup_client_ldap_dump"):
-        pytest.skip(f"not executed here: no LDAP dump configured on {inventory.name}")
-    calendar = inventory.setting("backup_client_ldap_dump_on_calendar")
-    _timer_enabled_on(host, "gpucluster-ldap-dump.timer", calendar)
-    dump_dir = inventory.setting("backup_client_ldap_dump_dir")
+def _run_dump(host, inventory, setting: str, what: str, installed: bool) -> str:
+    """Check a dump's timer and directory and run it now; its directory. Where the
+    service it dumps is not installed, check that the dump said so, and skip."""
+    service = f"gpucluster-{what.lower()}-dump"
+    if not inventory.setting(setting):
+        pytest.skip(f"not executed here: no {what} dump configured on {inventory.name}")
+    _timer_enabled_on(host, f"{service}.timer", inventory.setting(f"{setting}_on_calendar"))
+    dump_dir = inventory.setting(f"{setting}_dir")
     assert host.file(dump_dir).mode == 0o700
-    ran = host.run("systemctl start gpucluster-ldap-dump.service")
-    assert ran.rc == 0
-    if not host.exists("slapcat"):
-        log = host.check_output("journalctl -u gpucluster-ldap-dump.service -n 5 -o cat")
-        assert "LDAP dump skipped" in log
-        pytest.skip(f"not executed here: slapd is not installed on {host.backend.host}")
+    assert host.run("systemctl start %s.service", service).rc == 0
+    if not installed:
+        log = host.check_output("journalctl -u %s.service -n 5 -o cat", service)
+        assert f"{what} dump skipped" in log
+        pytest.skip(f"not executed here: {what} is not installed on {host.backend.host}")
+    return dump_dir
+
+
+def test_ldap_dump(host, inventory):
+    dump_dir = _run_dump(
+        host, inventory, "backup_client_ldap_dump", "LDAP", installed=host.exists("slapcat")
+    )
     for name, database in (("config", 0), ("data", 1)):
         dump = host.file(f"{dump_dir}/{name}.ldif")
         assert dump.mode == 0o600 and dump.user == "root"
@@ -277,18 +285,8 @@ def test_ldap_dump(host, inventory):
 
 
 def test_mlflow_dump(host, inventory):
-    if not inventory.setting("backup_client_mlflow_dump"):
-        pytest.skip(f"not executed here: no MLflow dump configured on {inventory.name}")
-    calendar = inventory.setting("backup_client_mlflow_dump_on_calendar")
-    _timer_enabled_on(host, "gpucluster-mlflow-dump.timer", calendar)
-    dump_dir = inventory.setting("backup_client_mlflow_dump_dir")
-    assert host.file(dump_dir).mode == 0o700
-    ran = host.run("systemctl start gpucluster-mlflow-dump.service")
-    assert ran.rc == 0
-    if not host.file("/etc/systemd/system/gpucluster-mlflow.service").exists:
-        log = host.check_output("journalctl -u gpucluster-mlflow-dump.service -n 5 -o cat")
-        assert "MLflow dump skipped" in log
-        pytest.skip(f"not executed here: MLflow is not installed on {host.backend.host}")
+    installed = host.file("/etc/systemd/system/gpucluster-mlflow.service").exists
+    dump_dir = _run_dump(host, inventory, "backup_client_mlflow_dump", "MLflow", installed)
     for database in inventory.setting("backup_client_mlflow_databases"):
         dump = host.file(f"{dump_dir}/{database}.dump")
         assert dump.mode == 0o600 and dump.user == "root"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.sockets import listening_tcp
+
 testinfra_hosts = ["ansible://gpu"]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,18 +23,13 @@ def _gpus(host) -> int:
     return int(json.loads(host.check_output("python3 -c %s", DETECT.read_text()))["count"])
 
 
-def _listening_on(host, port: int) -> list[str]:
-    sockets = (str(s) for s in host.socket.get_listening_sockets())
-    return [s for s in sockets if s.startswith("tcp") and s.endswith(f":{port}")]
-
-
 def test_without_a_gpu_or_switched_off_nothing_runs(host, inventory):
     port = int(inventory.setting("cluster_dcgm_exporter_port", of=inventory.name))
     enabled = bool(inventory.setting("cluster_dcgm_exporter_enabled", of=inventory.name))
     if enabled and _gpus(host):
         pytest.skip("this GPU node runs the exporter: the next test checks it")
     assert not host.file(UNIT).exists
-    assert _listening_on(host, port) == []
+    assert listening_tcp(host, port) == []
 
 
 def test_the_exporter_serves_every_gpu_to_prometheus_only(host, inventory, metrics):
@@ -47,7 +44,7 @@ def test_the_exporter_serves_every_gpu_to_prometheus_only(host, inventory, metri
     assert host.service("gpucluster-dcgm-exporter").is_running
     port = int(inventory.setting("cluster_dcgm_exporter_port", of=inventory.name))
     address = inventory.management_address(inventory.name)
-    assert _listening_on(host, port) == [f"tcp://{address}:{port}"]
+    assert listening_tcp(host, port) == [f"tcp://{address}:{port}"]
     url = f"https://{address}:{port}/metrics"
     assert metrics.get(url)[0] == 401
     status, body = metrics.get(url, metrics.scrape_username)

@@ -13,19 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.sockets import listening_tcp
+
 testinfra_hosts = ["ansible://management"]
-
-
-def _listening_on(host, port: int) -> list[str]:
-    sockets = (str(s) for s in host.socket.get_listening_sockets())
-    return [s for s in sockets if s.startswith("tcp") and s.endswith(f":{port}")]
 
 
 def test_switched_off_nothing_runs(host, inventory):
     if inventory.setting("grafana_enabled"):
         pytest.skip("Grafana is on here: the next test checks it")
     assert not host.package("grafana").is_installed
-    assert _listening_on(host, int(inventory.setting("grafana_port"))) == []
+    assert listening_tcp(host, int(inventory.setting("grafana_port"))) == []
 
 
 def test_grafana_serves_the_overview_from_prometheus(host, inventory, metrics):
@@ -37,7 +34,7 @@ def test_grafana_serves_the_overview_from_prometheus(host, inventory, metrics):
     assert host.service("grafana-server").is_running
     port = int(inventory.setting("grafana_port"))
     address = str(inventory.setting("grafana_listen_address"))
-    assert _listening_on(host, port) == [f"tcp://{address}:{port}"]
+    assert listening_tcp(host, port) == [f"tcp://{address}:{port}"]
     base = f"https://{address}:{port}"
     admin = str(inventory.setting("grafana_admin_user"))
     password_file = Path(inventory.setting("grafana_admin_password_file"))

@@ -19,13 +19,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.infra.sockets import listening_tcp
+
 testinfra_hosts = ["ansible://management"]
 
 PROBE = (Path(__file__).parent / "mlflow_client_probe.py").read_text(encoding="utf-8")
-
-
-def _tcp(host) -> list[str]:
-    return [str(s) for s in host.socket.get_listening_sockets() if str(s).startswith("tcp")]
 
 
 @pytest.fixture
@@ -45,7 +43,7 @@ def server(inventory) -> dict[str, str]:
 
 def test_it_listens_on_the_management_address_and_postgresql_on_loopback(host, server):
     assert host.service("gpucluster-mlflow").is_running
-    tcp = _tcp(host)
+    tcp = listening_tcp(host)
     port = server["port"]
     assert [s for s in tcp if s.endswith(f":{port}")] == [f"tcp://{server['address']}:{port}"]
     postgres = {s for s in tcp if s.endswith(":5432")}
