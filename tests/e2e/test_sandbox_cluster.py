@@ -23,12 +23,10 @@ from ruamel.yaml import YAML
 from gpucluster.sandbox.layout import CLUSTER_DOMAIN
 from tests.e2e.browser import open_page
 from tests.e2e.conftest import ORIGINAL_NODES, ROOT, SANDBOX_MANAGEMENT_ADDRESS, docker_exec
+from tests.infra.mlflow_helpers import PROBE as MLFLOW_PROBE
 from tests.infra.monitoring_helpers import WEBHOOK_RECEIVER, received_alerts, wait_for
 
 ADDRESSES = {"login01": "10.221.0.11", "mgmt01": "10.221.0.12", "gpu01": "10.221.0.101"}
-MLFLOW_PROBE = (
-    Path(__file__).parents[1] / "infra" / "mlflow" / "mlflow_client_probe.py"
-).read_text(encoding="utf-8")
 MLFLOW_PYTHON = "/opt/mlflow/bin/python"
 REGISTRY_PROBE = (
     Path(__file__).parents[1] / "infra" / "registry" / "registry_login_probe.py"

@@ -7,6 +7,7 @@ as on the cluster's login nodes; nothing here names a password. Prints one JSON 
   back: the ids, what was read back, and both sha256 sums.
 - `read <run id>`: the HTTP status the server answers this user for the run; when it is
   200, also the run's metric and the sha256 of its artifact.
+- `delete <experiment id>`: delete the experiment (what a test made).
 """
 
 from __future__ import annotations
@@ -70,4 +71,8 @@ def read(run_id: str) -> dict:
 
 if __name__ == "__main__":
     action, argument = sys.argv[1], sys.argv[2]
-    print(json.dumps(log(argument) if action == "log" else read(argument)))
+    if action == "delete":
+        MlflowClient().delete_experiment(argument)
+        print(json.dumps({"deleted": argument}))
+    else:
+        print(json.dumps(log(argument) if action == "log" else read(argument)))

@@ -13,17 +13,15 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.infra.mlflow_helpers import PROBE
 from tests.infra.sockets import listening_tcp
 
 testinfra_hosts = ["ansible://management"]
-
-PROBE = (Path(__file__).parent / "mlflow_client_probe.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -73,49 +71,6 @@ def test_only_tls_clients_that_trust_the_cluster_ca_get_an_answer(host, server):
         urllib.request.urlopen(health.replace("https://", "http://"), timeout=10).read()
 
 
-@dataclass(frozen=True)
-class Cast:
-    """Who plays which part, picked from the people declaration (cluster_users).
-
-    A member of `project` logs; a `teammate` (same project, may be absent) reads and writes;
-    an `outsider` (another project only) cannot; an `admin` reads everything; a `locked` user
-    is refused. Parts nobody in the declaration can play are skipped, and say so.
-    """
-
-    project: str
-    member: str
-    outsider: str
-    outsider_project: str
-    teammate: str | None
-    admin: str | None
-    locked: str | None
-
-
-def _cast(users: list[dict]) -> Cast | None:
-    active = [u for u in users if not u.get("locked")]
-    plain = [u for u in active if not u.get("admin")]
-    for member in plain:
-        for project in member.get("projects", []):
-            outsiders = [u for u in plain if u.get("projects") and project not in u["projects"]]
-            if not outsiders:
-                continue
-            mates = [
-                u["name"] for u in plain if u is not member and project in u.get("projects", [])
-            ]
-            admins = [u["name"] for u in active if u.get("admin")]
-            locked = [u["name"] for u in users if u.get("locked")]
-            return Cast(
-                project=project,
-                member=member["name"],
-                outsider=outsiders[0]["name"],
-                outsider_project=outsiders[0]["projects"][0],
-                teammate=mates[0] if mates else None,
-                admin=admins[0] if admins else None,
-                locked=locked[0] if locked else None,
-            )
-    return None
-
-
 class Accounts:
     """The declared people's MLflow logins (from the controller's secrets) and REST calls."""
 
@@ -137,14 +92,6 @@ class Accounts:
                 f"{self.url}{path}", params=body, auth=auth, verify=self.ca, timeout=30
             )
         return requests.post(f"{self.url}{path}", json=body, auth=auth, verify=self.ca, timeout=30)
-
-
-@pytest.fixture
-def cast(inventory) -> Cast:
-    picked = _cast(list(inventory.resolved("cluster_users", []) or []))
-    if picked is None:
-        pytest.skip("not run: the declaration has no two unlocked users in different projects")
-    return picked
 
 
 @pytest.fixture
