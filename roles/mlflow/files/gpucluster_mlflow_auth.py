@@ -59,6 +59,8 @@ def _projects_of(username: str) -> set[str]:
 def _refuse(message: str) -> Response:
     response = make_forbidden_response()
     response.set_data(message)
+    # Plain text: the message may quote what the caller typed, never to be read as HTML.
+    response.mimetype = "text/plain"
     return response
 
 

@@ -255,4 +255,7 @@ def test_experiments_stay_inside_their_project(accounts, cast, logged_run, clean
             cast.outsider, "POST", "/api/2.0/mlflow/experiments/delete", experiment_id=created
         )
     )
-    assert "one of your projects" in answers["outsider creates in the project"].text
+    refused = answers["outsider creates in the project"]
+    assert "one of your projects" in refused.text
+    # It quotes the caller's text, so it must never be read as HTML.
+    assert refused.headers["Content-Type"].startswith("text/plain"), refused.headers
