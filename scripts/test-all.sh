@@ -14,8 +14,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/bootstrap.sh --python-only || { echo "bootstrap failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
-# The Docker engine and the node image (a minute or more on a fresh machine: mmdebstrap)
-# are needed from the Molecule stages on; they are made beside lint and unit.
+# The Docker engine, the node image (a minute or more on a fresh machine: mmdebstrap) and
+# MLflow's pinned wheels are needed from the Molecule stages on; they are made beside lint
+# and unit.
 prepare_log=$(mktemp /tmp/gpucluster-prepare.XXXXXX)
 gpucluster sandbox prepare >"$prepare_log" 2>&1 &
 prepare_pid=$!

@@ -12,7 +12,7 @@ from gpucluster.host_keys import HostKey, HostKeyError, fingerprints
 from gpucluster.sandbox import cluster
 from gpucluster.sandbox.engine import EngineError
 from gpucluster.sandbox.nodes import SandboxError
-from gpucluster.sandbox.wheelhouse import WheelhouseError
+from gpucluster.sandbox.wheelhouse import WheelhouseError, ensure_wheelhouse
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
@@ -76,8 +76,11 @@ def _down(_: argparse.Namespace, console: Console) -> int:
 
 
 def _prepare(_: argparse.Namespace, console: Console) -> int:
+    """What the sandbox and every Molecule scenario need, MLflow's wheels included (its
+    scenario mounts the same cache the sandbox does); CI runs this before the scenarios."""
     cluster.prepare(report=lambda note: console.print(note, highlight=False))
-    console.print("Docker engine running and node image present")
+    wheels = ensure_wheelhouse()
+    console.print(f"Docker engine running, node image present, MLflow's wheels in {wheels}")
     return EXIT_OK
 
 
